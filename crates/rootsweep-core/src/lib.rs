@@ -1,0 +1,1 @@
+//! rootsweep-core: the engine library (built in a later issue).

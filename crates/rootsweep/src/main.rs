@@ -1,0 +1,2 @@
+//! The `rootsweep` command line (built in a later issue).
+fn main() {}
