@@ -44,5 +44,4 @@ pub use scenario::{
     ordinary_queue_policy,
 };
 pub use server::{Emulator, StartError};
-pub use services::sqs::queue_url;
 pub use world::{Mutation, OperationStats, Stats};

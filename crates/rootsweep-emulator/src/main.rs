@@ -26,13 +26,15 @@ struct Arguments {
     #[arg(long, default_value = "127.0.0.1:4566")]
     listen: SocketAddr,
 
-    /// Number of accounts in the generated organization (management account included).
-    #[arg(long, default_value_t = 500)]
-    accounts: usize,
+    /// Number of accounts in the generated organization, management account included
+    /// [default: 500, or the --spec file's].
+    #[arg(long)]
+    accounts: Option<usize>,
 
-    /// Seed of the generated organization and of every fault and latency draw.
-    #[arg(long, default_value_t = 7)]
-    seed: u64,
+    /// Seed of the generated organization and of every fault and latency draw
+    /// [default: 7, or the --spec file's].
+    #[arg(long)]
+    seed: Option<u64>,
 
     /// Generator settings (JSON or TOML; fields of ScenarioSpec); --accounts and --seed override.
     #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
@@ -173,6 +175,7 @@ fn build_config(arguments: &Arguments) -> Result<EmulatorConfig> {
             arguments.listen
         );
     }
+    let scenario_seed = arguments.seed.unwrap_or(7);
     let scenario: Scenario = match &arguments.scenario {
         Some(path) => {
             let scenario: Scenario = read_data(path)?;
@@ -184,10 +187,17 @@ fn build_config(arguments: &Arguments) -> Result<EmulatorConfig> {
         None => {
             let mut spec: ScenarioSpec = match &arguments.spec {
                 Some(path) => read_data(path)?,
-                None => ScenarioSpec::default(),
+                None => ScenarioSpec {
+                    accounts: 500,
+                    ..ScenarioSpec::default()
+                },
             };
-            spec.accounts = arguments.accounts;
-            spec.seed = arguments.seed;
+            if let Some(accounts) = arguments.accounts {
+                spec.accounts = accounts;
+            }
+            if let Some(seed) = arguments.seed {
+                spec.seed = seed;
+            }
             if arguments.features_disabled {
                 spec.features_enabled = false;
             }
@@ -200,7 +210,7 @@ fn build_config(arguments: &Arguments) -> Result<EmulatorConfig> {
     let mut load: LoadProfile = match &arguments.load {
         Some(path) => read_data(path)?,
         None => LoadProfile {
-            seed: arguments.seed,
+            seed: arguments.seed.unwrap_or(scenario_seed),
             ..LoadProfile::default()
         },
     };
@@ -272,8 +282,32 @@ fn build_config(arguments: &Arguments) -> Result<EmulatorConfig> {
         .with_fidelity(fidelity))
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    let arguments = Arguments::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: failed to start the Tokio runtime: {error}"
+            );
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(arguments)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the whole cause chain; no backtrace for a usage error.
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(arguments: Arguments) -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -281,7 +315,6 @@ async fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let arguments = Arguments::parse();
     let config = build_config(&arguments)?;
     if let Some(path) = &arguments.dump_scenario {
         write_data(path, &config.scenario)?;
@@ -300,44 +333,37 @@ async fn main() -> Result<()> {
         );
     };
     let emulator = Emulator::start_on(config, arguments.listen).await?;
-    let mut stdout = std::io::stdout().lock();
     let members = scenario.accounts.len().saturating_sub(1);
-    writeln!(
-        stdout,
-        "# rootsweep-emulator: organization {} with {} member accounts; management account {}",
-        scenario.organization_id, members, scenario.management_account_id
-    )?;
-    writeln!(
-        stdout,
-        "# credentials of {:?} ({})",
+    let endpoint = emulator.endpoint_url();
+    let banner = format!(
+        "# rootsweep-emulator: organization {} with {members} member accounts; management account {}\n\
+         # credentials of {:?} ({})\n\
+         export AWS_ENDPOINT_URL={endpoint}\n\
+         export AWS_ACCESS_KEY_ID={}\n\
+         export AWS_SECRET_ACCESS_KEY={}\n\
+         export AWS_REGION=us-east-1\n\
+         export AWS_DEFAULT_REGION=us-east-1\n\
+         unset AWS_SESSION_TOKEN AWS_PROFILE\n\
+         # admin endpoint: {endpoint}/_emulator/stats\n\
+         # ready\n",
+        scenario.organization_id,
+        scenario.management_account_id,
         principal.label,
-        principal.arn()
-    )?;
-    writeln!(
-        stdout,
-        "export AWS_ENDPOINT_URL={}",
-        emulator.endpoint_url()
-    )?;
-    writeln!(
-        stdout,
-        "export AWS_ACCESS_KEY_ID={}",
-        principal.access_key_id
-    )?;
-    writeln!(
-        stdout,
-        "export AWS_SECRET_ACCESS_KEY={}",
-        principal.secret_access_key
-    )?;
-    writeln!(stdout, "export AWS_REGION=us-east-1")?;
-    writeln!(stdout, "export AWS_DEFAULT_REGION=us-east-1")?;
-    writeln!(stdout, "unset AWS_SESSION_TOKEN AWS_PROFILE")?;
-    writeln!(
-        stdout,
-        "# admin endpoint: {}/_emulator/stats",
-        emulator.endpoint_url()
-    )?;
-    writeln!(stdout, "# ready")?;
-    stdout.flush()?;
+        principal.arn(),
+        principal.access_key_id,
+        principal.secret_access_key,
+    );
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A reader that stopped reading (`| head`) does not stop the emulator.
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(error).context("failed to print the environment");
+        }
+        _ => {}
+    }
     drop(stdout);
     tokio::signal::ctrl_c()
         .await

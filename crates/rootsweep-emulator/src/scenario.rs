@@ -984,13 +984,37 @@ mod tests {
     }
 
     #[test]
+    fn scenarios_round_trip_through_json_and_toml() {
+        let scenario = ScenarioSpec {
+            accounts: 40,
+            ..ScenarioSpec::default()
+        }
+        .generate()
+        .expect("generates");
+        let json = serde_json::to_string(&scenario).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<Scenario>(&json).expect("parses"),
+            scenario
+        );
+        let toml_text = toml::to_string(&scenario).expect("serializes");
+        assert_eq!(
+            toml::from_str::<Scenario>(&toml_text).expect("parses"),
+            scenario
+        );
+        let error =
+            serde_json::from_str::<Scenario>(r#"{"organization_id": "o-1", "surprise": 1}"#)
+                .expect_err("unknown field");
+        assert!(error.to_string().contains("unknown field"), "{error}");
+    }
+
+    #[test]
     fn validation_rejects_bad_account_ids_and_unknown_parents() {
         let mut scenario = ScenarioSpec::default().generate().expect("generates");
         scenario.accounts[3].id = "12345".to_string();
         assert!(
             scenario
                 .validate()
-                .unwrap_err()
+                .expect_err("invalid")
                 .to_string()
                 .contains("not 12 digits")
         );
@@ -999,7 +1023,7 @@ mod tests {
         assert!(
             scenario
                 .validate()
-                .unwrap_err()
+                .expect_err("invalid")
                 .to_string()
                 .contains("unknown parent")
         );

@@ -30,6 +30,8 @@ use crate::world::{CredentialProblem, Stats, World};
 
 /// Everything the request handlers share.
 struct Shared {
+    /// `http://127.0.0.1:PORT`.
+    endpoint: String,
     world: Mutex<World>,
     initial_scenario: Scenario,
     shaper: LoadShaper,
@@ -103,6 +105,7 @@ impl Emulator {
             .local_addr()
             .map_err(|source| StartError::Bind { address, source })?;
         let shared = Arc::new(Shared {
+            endpoint: format!("http://{address}"),
             world: Mutex::new(World::new(config.scenario.clone())),
             initial_scenario: config.scenario,
             shaper: LoadShaper::new(config.load),
@@ -152,7 +155,12 @@ impl Emulator {
 
     /// The endpoint URL to give the AWS SDK or CLI (`http://127.0.0.1:PORT`).
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.address)
+        self.shared.endpoint.clone()
+    }
+
+    /// The URL this emulator gives a queue.
+    pub fn queue_url(&self, account_id: &str, name: &str) -> String {
+        crate::services::sqs::queue_url(&self.shared.endpoint, account_id, name)
     }
 
     /// A copy of the counters.
@@ -541,6 +549,7 @@ async fn serve_aws(
         caller: &caller,
         now,
         request_id: &request_id,
+        endpoint: &shared.endpoint,
         fidelity: &fidelity,
         shaper: &shared.shaper,
     };

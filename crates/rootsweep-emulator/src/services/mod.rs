@@ -23,6 +23,8 @@ pub(crate) struct Call<'a> {
     /// Seconds since the Unix epoch (emulator clock).
     pub(crate) now: f64,
     pub(crate) request_id: &'a str,
+    /// The emulator's own base URL (queue URLs point at it).
+    pub(crate) endpoint: &'a str,
     pub(crate) fidelity: &'a Fidelity,
     pub(crate) shaper: &'a LoadShaper,
 }

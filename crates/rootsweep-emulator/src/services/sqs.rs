@@ -1,6 +1,11 @@
 //! Amazon SQS (JSON 1.0, query-compatible errors): `ListQueues`, `GetQueueUrl`,
 //! `GetQueueAttributes`, `SetQueueAttributes` (aws-facts.md §4). Queues are regional: a request
 //! signed for one region sees only that region's queues.
+//!
+//! Queue URLs point at the emulator itself (`http://127.0.0.1:PORT/ACCOUNT/NAME`), because
+//! clients such as the AWS CLI send a queue's requests to the host in its URL. Like AWS, the
+//! request must be signed for the queue's region; AWS-shaped URLs
+//! (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`) are accepted too.
 
 use serde_json::{Value, json};
 
@@ -12,19 +17,26 @@ use crate::world::World;
 
 const NON_EXISTENT_QUEUE: &str = "AWS.SimpleQueueService.NonExistentQueue";
 
-/// The URL AWS gives a queue.
-pub fn queue_url(region: &str, account_id: &str, name: &str) -> String {
-    format!("https://sqs.{region}.amazonaws.com/{account_id}/{name}")
+/// The URL the emulator at `endpoint` gives a queue.
+pub(crate) fn queue_url(endpoint: &str, account_id: &str, name: &str) -> String {
+    format!("{}/{account_id}/{name}", endpoint.trim_end_matches('/'))
 }
 
-/// Splits a queue URL into (region, account, name).
-fn parse_queue_url(url: &str) -> Option<(String, String, String)> {
+/// Splits a queue URL into (region, account, name); emulator URLs carry no region, so the
+/// request's signing region stands in.
+fn parse_queue_url(url: &str, signing_region: &str) -> Option<(String, String, String)> {
     let rest = url
-        .strip_prefix("https://sqs.")
-        .or_else(|| url.strip_prefix("http://sqs."))?;
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
     let (host, path) = rest.split_once('/')?;
-    let region = host.strip_suffix(".amazonaws.com")?;
+    let region = host
+        .strip_prefix("sqs.")
+        .and_then(|host| host.strip_suffix(".amazonaws.com"))
+        .unwrap_or(signing_region);
     let (account, name) = path.trim_end_matches('/').split_once('/')?;
+    if name.is_empty() || name.contains('/') {
+        return None;
+    }
     Some((region.to_string(), account.to_string(), name.to_string()))
 }
 
@@ -68,7 +80,7 @@ pub(crate) fn handle(
                         .queues
                         .iter()
                         .filter(|queue| queue.region == region && queue.name.starts_with(prefix))
-                        .map(|queue| queue_url(&queue.region, &account_id, &queue.name))
+                        .map(|queue| queue_url(call.endpoint, &account_id, &queue.name))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -131,14 +143,15 @@ pub(crate) fn handle(
             if !exists || owner != account_id {
                 return Err(no_such_queue());
             }
-            json!({ "QueueUrl": queue_url(&region, &owner, name) })
+            json!({ "QueueUrl": queue_url(call.endpoint, &owner, name) })
         }
         "GetQueueAttributes" | "SetQueueAttributes" => {
             let url = input
                 .get("QueueUrl")
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid("QueueUrl is required."))?;
-            let (queue_region, owner, name) = parse_queue_url(url).ok_or_else(no_such_queue)?;
+            let (queue_region, owner, name) =
+                parse_queue_url(url, &region).ok_or_else(no_such_queue)?;
             let action = format!("sqs:{}", call.operation);
             let resource = format!("arn:aws:sqs:{queue_region}:{owner}:{name}");
             authorize_root_session(world, call.caller, Service::Sqs, &action, &resource, false)?;
@@ -237,15 +250,23 @@ mod tests {
 
     #[test]
     fn queue_urls_round_trip() {
-        let url = queue_url("eu-west-1", "123456789012", "events");
+        let url = queue_url("http://127.0.0.1:4566", "123456789012", "events");
+        assert_eq!(url, "http://127.0.0.1:4566/123456789012/events");
+        let parts = |account: &str, name: &str, region: &str| {
+            Some((region.to_string(), account.to_string(), name.to_string()))
+        };
         assert_eq!(
-            parse_queue_url(&url),
-            Some((
-                "eu-west-1".to_string(),
-                "123456789012".to_string(),
-                "events".to_string()
-            ))
+            parse_queue_url(&url, "eu-west-1"),
+            parts("123456789012", "events", "eu-west-1")
         );
-        assert_eq!(parse_queue_url("https://example.com/x"), None);
+        assert_eq!(
+            parse_queue_url(
+                "https://sqs.ap-southeast-2.amazonaws.com/123456789012/q",
+                "us-east-1"
+            ),
+            parts("123456789012", "q", "ap-southeast-2")
+        );
+        assert_eq!(parse_queue_url("https://example.com/x", "us-east-1"), None);
+        assert_eq!(parse_queue_url("ftp://example.com/a/b", "us-east-1"), None);
     }
 }

@@ -386,3 +386,46 @@ async fn seeded_faults_repeat_exactly() {
     let successes = outcomes[0].iter().filter(|ok| **ok).count();
     assert!((5..25).contains(&successes), "{successes} of 30");
 }
+
+#[tokio::test]
+async fn injected_latency_delays_answers() {
+    // A zero-spread distribution (median = p99) makes the delay exact. Only a lower bound is
+    // asserted: a loaded machine can make a call slower, never faster.
+    let fixture = Fixture::with_load(LoadProfile {
+        latency: Some(rootsweep_emulator::Latency {
+            median_ms: 150.0,
+            p99_ms: 150.0,
+        }),
+        ..LoadProfile::default()
+    })
+    .await;
+    let sts = aws_sdk_sts::Client::new(&fixture.operator().await);
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        sts.get_caller_identity().send().await.expect("succeeds");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn session_lifetimes_can_be_capped_to_expire_mid_task() {
+    let fixture = Fixture::with_load(LoadProfile {
+        session_lifetime_cap_seconds: Some(0),
+        ..LoadProfile::default()
+    })
+    .await;
+    let member = fixture.member(|_| true);
+    let iam = fixture
+        .iam_session(&member.id, "IAMAuditRootUserCredentials")
+        .await;
+    let error = iam
+        .get_account_summary()
+        .send()
+        .await
+        .expect_err("expired at once");
+    assert_eq!(code(&error).as_deref(), Some("ExpiredToken"));
+}

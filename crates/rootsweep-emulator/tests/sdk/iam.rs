@@ -542,3 +542,83 @@ async fn iam_lists_page_with_markers() {
         .expect_err("bad marker");
     assert_eq!(code(&error).as_deref(), Some("InvalidInput"));
 }
+
+#[tokio::test]
+async fn features_need_an_all_features_organization_and_trusted_access() {
+    let mut scenario = ScenarioSpec {
+        accounts: 10,
+        features_enabled: false,
+        delegated_admin: false,
+        ..ScenarioSpec::default()
+    }
+    .generate()
+    .expect("generates");
+    let fixture = Fixture::with_config(EmulatorConfig::new(scenario.clone())).await;
+    let iam = aws_sdk_iam::Client::new(&fixture.operator().await);
+    let error = iam
+        .enable_organizations_root_sessions()
+        .send()
+        .await
+        .expect_err("no trusted access");
+    assert!(
+        error
+            .as_service_error()
+            .is_some_and(|e| e.is_service_access_not_enabled_exception())
+    );
+    assert_eq!(
+        code(&error).as_deref(),
+        Some("ServiceAccessNotEnabledException")
+    );
+
+    scenario.feature_set = "CONSOLIDATED_BILLING".to_string();
+    let fixture = Fixture::with_config(EmulatorConfig::new(scenario)).await;
+    let iam = aws_sdk_iam::Client::new(&fixture.operator().await);
+    let error = iam
+        .list_organizations_features()
+        .send()
+        .await
+        .expect_err("billing-only org");
+    assert!(
+        error
+            .as_service_error()
+            .is_some_and(|e| e.is_organization_not_in_all_features_mode_exception())
+    );
+}
+
+#[tokio::test]
+async fn an_scp_on_the_account_itself_denies_root_sessions() {
+    let fixture = Fixture::with_spec(ScenarioSpec {
+        accounts: 40,
+        scp_restricted_ous: 0,
+        ..ScenarioSpec::default()
+    })
+    .await;
+    let member = fixture.member(|_| true);
+    let iam = fixture
+        .iam_session(&member.id, "IAMAuditRootUserCredentials")
+        .await;
+    iam.get_account_summary().send().await.expect("no SCP yet");
+    fixture
+        .emulator
+        .modify_scenario(|scenario| {
+            let account = scenario
+                .accounts
+                .iter_mut()
+                .find(|a| a.id == member.id)
+                .expect("account");
+            account.scp_denies_root = true;
+        })
+        .expect("valid change");
+    let error = iam.get_account_summary().send().await.expect_err("denied");
+    assert!(message(&error).contains("explicit deny in a service control policy"));
+    // The management account is never subject to SCPs, and other members are unaffected.
+    let other = fixture.member(|account| account.id != member.id);
+    let other_iam = fixture
+        .iam_session(&other.id, "IAMAuditRootUserCredentials")
+        .await;
+    other_iam
+        .get_account_summary()
+        .send()
+        .await
+        .expect("other members unaffected");
+}

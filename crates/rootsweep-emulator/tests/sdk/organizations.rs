@@ -130,6 +130,20 @@ async fn the_ou_tree_tags_and_parents_are_browsable() {
         .await
         .expect("children");
     assert!(!children.children().is_empty());
+    let management_parent = fixture.scenario.accounts[0].parent_id.clone();
+    let account_children = organizations
+        .list_children()
+        .parent_id(&management_parent)
+        .child_type(ChildType::Account)
+        .send()
+        .await
+        .expect("children");
+    assert!(
+        account_children
+            .children()
+            .iter()
+            .any(|child| child.id() == Some(fixture.scenario.management_account_id.as_str()))
+    );
 
     let member = fixture.member(|account| account.tags.contains_key("team"));
     let tags = organizations

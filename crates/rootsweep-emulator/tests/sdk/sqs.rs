@@ -49,10 +49,7 @@ async fn queues_are_listed_per_region_and_their_policy_removed() {
         .await
         .expect("url");
     let url = url.queue_url().expect("url").to_string();
-    assert_eq!(
-        url,
-        rootsweep_emulator::queue_url(&queue.region, &member.id, &queue.name)
-    );
+    assert_eq!(url, fixture.emulator.queue_url(&member.id, &queue.name));
 
     let attributes = sqs
         .get_queue_attributes()
@@ -122,7 +119,7 @@ async fn missing_and_foreign_queues_give_sqs_errors() {
 
     let other = fixture.member(|account| account.id != member.id);
     let foreign = fixture.sqs_session(&other.id, &queue.region).await;
-    let url = rootsweep_emulator::queue_url(&queue.region, &member.id, &queue.name);
+    let url = fixture.emulator.queue_url(&member.id, &queue.name);
     let error = foreign
         .set_queue_attributes()
         .queue_url(&url)

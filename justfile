@@ -1,0 +1,40 @@
+# rootsweep developer commands. `just` alone lists them.
+set positional-arguments
+
+# List the recipes.
+default:
+    @just --list
+
+# Format every crate.
+fmt:
+    cargo fmt --all
+
+# Lint everything, warnings as errors.
+lint:
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Run the test suite (the README's test command).
+test:
+    cargo test --workspace
+
+# Build the docs, warnings as errors.
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Check the emulator's wire format with the AWS CLI (installs it into target/ci-venv).
+conformance:
+    test -x target/ci-venv/bin/aws || (python3 -m venv target/ci-venv && target/ci-venv/bin/pip install --quiet awscli==1.46.2)
+    cargo build -p rootsweep-emulator
+    scripts/aws-cli-conformance.sh target/debug/rootsweep-emulator target/ci-venv/bin/aws
+
+# Everything CI runs, exactly as CI runs it.
+ci:
+    .ci/run
+
+# Start the emulator on 127.0.0.1:4566 (extra flags pass through; see --help).
+emulator *args:
+    cargo run --release -p rootsweep-emulator -- "$@"
+
+# Measure the emulator's capacity (release build; figures go in docs/benchmarks.md).
+bench-emulator:
+    cargo bench -p rootsweep-benches --bench emulator
