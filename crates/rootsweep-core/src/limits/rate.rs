@@ -1,0 +1,607 @@
+//! Adaptive rate budgets. AWS does not publish its AssumeRoot, IAM or Organizations quotas, so
+//! every budget starts at a modest rate and follows what the service says:
+//!
+//! - [`RateController`] is the policy, pure and clock-driven. Calls are counted in windows
+//!   (half a second and 30 calls at least). While no window throttles more than usual and the
+//!   limiter made callers wait (the rate is the bottleneck), the rate grows: doubling per window
+//!   until the first cut ("slow start"), then by 5%, 10%, 20% and 25% per window, accelerating
+//!   until the next cut. A window that throttles significantly more than usual cuts the rate to
+//!   what the service accepted in it, its goodput `rate * (1 - throttled)`, allowing for the
+//!   usual level: one step to just under the quota instead of many small ones.
+//! - Random throttling that does not depend on our rate (a noisy service) must not drive the
+//!   rate down forever. After a cut, exceeding the quota predicts that throttling falls to the
+//!   usual level; noise predicts it stays. Two cuts in a row that do not lower it mean noise:
+//!   its level is learned as usual and the rate from before the cuts is restored. (One cut is
+//!   not enough evidence: the first window over the quota may have been softened by the
+//!   service's burst allowance.) The usual level is the median throttle fraction of recent
+//!   windows that did not cut, and of the noise learned.
+//! - [`AdaptiveLimiter`] is one shared budget (AssumeRoot, Organizations): a `governor` limiter
+//!   rebuilt whenever the controller changes the rate.
+//! - [`AccountBudgets`] is one budget per member account (IAM, S3 and SQS calls made inside it):
+//!   each account gets its own `governor` limiter, and all share one controller, so what one
+//!   account learns about the per-account quota applies to the next.
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+/// Settings of one budget.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateSettings {
+    /// Requests per second at the start.
+    pub initial: f64,
+    /// The rate never goes below this.
+    pub min: f64,
+    /// The rate never goes above this.
+    pub max: f64,
+    /// Follow throttling (true) or hold `initial` (false).
+    pub adaptive: bool,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        Self::adaptive(10.0, 1_000.0)
+    }
+}
+
+impl RateSettings {
+    /// An adaptive budget starting at `initial`, capped at `max`.
+    pub fn adaptive(initial: f64, max: f64) -> Self {
+        Self {
+            initial,
+            min: 0.5,
+            max,
+            adaptive: true,
+        }
+    }
+
+    /// A fixed rate.
+    pub fn fixed(rate: f64) -> Self {
+        Self {
+            initial: rate,
+            min: rate,
+            max: rate,
+            adaptive: false,
+        }
+    }
+
+    /// Checks that the numbers make sense.
+    pub fn validate(&self, name: &str) -> Result<(), String> {
+        let valid = |value: f64| value.is_finite() && value > 0.0;
+        if !valid(self.initial) || !valid(self.min) || !valid(self.max) {
+            return Err(format!(
+                "{name}: rates must be positive numbers of requests per second"
+            ));
+        }
+        if self.min > self.initial || self.initial > self.max {
+            return Err(format!(
+                "{name}: expected min ({}) <= initial ({}) <= max ({})",
+                self.min, self.initial, self.max
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Shortest window over which throttling is judged.
+const WINDOW: Duration = Duration::from_millis(500);
+/// Longest window: judged even with few calls.
+const LONGEST_WINDOW: Duration = Duration::from_secs(5);
+/// Calls a window needs before it is judged (fewer say too little about the throttle fraction).
+const MIN_SAMPLES: u32 = 30;
+/// How many past windows form the usual throttle level.
+const HISTORY: usize = 9;
+/// A cut lands this far under the estimated quota, for headroom.
+const CUT_HEADROOM: f64 = 0.95;
+/// A cut removes at least this share of the rate.
+const SMALLEST_CUT: f64 = 0.9;
+const FIRST_PROBE_STEP: f64 = 0.05;
+const LAST_PROBE_STEP: f64 = 0.25;
+
+/// The rate policy of one budget (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct RateController {
+    settings: RateSettings,
+    rate: f64,
+    slow_start: bool,
+    /// The next increase after the first cut: 5%, doubling per window up to 25%.
+    probe_step: f64,
+    window_start: Instant,
+    requests: u32,
+    throttles: u32,
+    limited: bool,
+    /// Throttle fractions of recent windows that did not cut, and of learned noise.
+    history: VecDeque<f64>,
+    /// Set while cuts are being judged.
+    cuts: Option<CutsUnderReview>,
+}
+
+/// The cuts made since the last window that did not cut.
+#[derive(Debug, Clone, Copy)]
+struct CutsUnderReview {
+    /// The throttle fraction of the window that made the latest cut.
+    fraction: f64,
+    /// Cuts in a row after which throttling did not fall.
+    fruitless: u32,
+    /// The rate and phase before the first of these cuts.
+    rate_before: f64,
+    slow_start_before: bool,
+}
+
+/// What a controller decided at the end of a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateChange {
+    /// The rate went up.
+    Increased(f64),
+    /// The rate went down.
+    Decreased(f64),
+}
+
+impl RateController {
+    /// A controller starting at `settings.initial`, its first window starting `now`.
+    pub fn new(settings: RateSettings, now: Instant) -> Self {
+        Self {
+            settings,
+            rate: settings.initial,
+            slow_start: true,
+            probe_step: FIRST_PROBE_STEP,
+            window_start: now,
+            requests: 0,
+            throttles: 0,
+            limited: false,
+            history: VecDeque::with_capacity(HISTORY),
+            cuts: None,
+        }
+    }
+
+    /// The current rate, requests per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Notes that the limiter made a caller wait (the rate is the bottleneck).
+    pub fn note_limited(&mut self) {
+        self.limited = true;
+    }
+
+    /// Counts a call's result and, at the end of a window, decides on the rate.
+    pub fn record(&mut self, now: Instant, throttled: bool) -> Option<RateChange> {
+        self.requests += 1;
+        self.throttles += u32::from(throttled);
+        let elapsed = now.saturating_duration_since(self.window_start);
+        let enough =
+            (elapsed >= WINDOW && self.requests >= MIN_SAMPLES) || elapsed >= LONGEST_WINDOW;
+        if !enough {
+            return None;
+        }
+        let (requests, throttles, limited) = (self.requests, self.throttles, self.limited);
+        self.reset_window(now);
+        if !self.settings.adaptive {
+            return None;
+        }
+        let fraction = f64::from(throttles) / f64::from(requests);
+        let usual = self.usual();
+        // Significantly above usual: by three standard errors of the usual level and at least
+        // 2 points, with at least two throttles (one could be anybody's bad luck).
+        let margin = (3.0 * (usual * (1.0 - usual) / f64::from(requests)).sqrt()).max(0.02);
+        let significant = throttles >= 2 && fraction > usual + margin;
+
+        if !significant {
+            self.cuts = None;
+            self.remember(fraction);
+            return if limited { self.increase() } else { None };
+        }
+        let mut review = match self.cuts.take() {
+            Some(mut review) => {
+                if fraction >= review.fraction - margin {
+                    review.fruitless += 1;
+                }
+                review
+            }
+            None => CutsUnderReview {
+                fraction,
+                fruitless: 0,
+                rate_before: self.rate,
+                slow_start_before: self.slow_start,
+            },
+        };
+        if review.fruitless >= 2 {
+            // Cutting did not lower throttling: it does not depend on our rate. Learn its
+            // level and take back the cuts it caused.
+            self.remember(review.fraction);
+            self.remember(fraction);
+            self.slow_start = review.slow_start_before;
+            let rate = review.rate_before.max(self.rate);
+            return (rate > self.rate).then(|| {
+                self.rate = rate;
+                RateChange::Increased(rate)
+            });
+        }
+        review.fraction = fraction;
+        self.cuts = Some(review);
+        self.slow_start = false;
+        self.probe_step = FIRST_PROBE_STEP;
+        // What the service accepted, allowing for the throttling that happens anyway.
+        let accepted = self.rate * (1.0 - fraction) / (1.0 - usual).max(0.05);
+        let rate = (accepted * CUT_HEADROOM)
+            .min(self.rate * SMALLEST_CUT)
+            .max(self.settings.min);
+        (rate < self.rate).then(|| {
+            self.rate = rate;
+            RateChange::Decreased(rate)
+        })
+    }
+
+    fn increase(&mut self) -> Option<RateChange> {
+        let target = if self.slow_start {
+            self.rate * 2.0
+        } else {
+            let target = (self.rate * (1.0 + self.probe_step)).max(self.rate + 0.5);
+            self.probe_step = (self.probe_step * 2.0).min(LAST_PROBE_STEP);
+            target
+        };
+        let rate = target.min(self.settings.max);
+        (rate > self.rate).then(|| {
+            self.rate = rate;
+            RateChange::Increased(rate)
+        })
+    }
+
+    fn remember(&mut self, fraction: f64) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(fraction);
+    }
+
+    /// The usual throttle fraction: the median of the history (0 before there is any).
+    fn usual(&self) -> f64 {
+        if self.history.is_empty() {
+            return 0.0;
+        }
+        let mut sorted: Vec<f64> = self.history.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        sorted[sorted.len() / 2]
+    }
+
+    fn reset_window(&mut self, now: Instant) {
+        self.window_start = now;
+        self.requests = 0;
+        self.throttles = 0;
+        self.limited = false;
+    }
+}
+
+fn governor_limiter(rate: f64) -> DefaultDirectRateLimiter {
+    // One permit per period and no burst: a steady pace, never a spike above the rate.
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::MIN);
+    RateLimiter::direct(quota)
+}
+
+/// The paced limiter and the generation of the rate it was built for.
+#[derive(Debug)]
+struct Pacer {
+    limiter: Arc<DefaultDirectRateLimiter>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    controller: RateController,
+    generation: u64,
+}
+
+/// A shared adaptive budget (see the module documentation).
+#[derive(Debug)]
+pub struct AdaptiveLimiter {
+    name: &'static str,
+    state: Mutex<Shared>,
+    pacer: Mutex<Pacer>,
+    /// Waiters queue here one at a time (tokio's mutex is fair), so a busy budget does not wake
+    /// every waiter at every permit.
+    queue: tokio::sync::Mutex<()>,
+}
+
+impl AdaptiveLimiter {
+    /// A budget named `name` (used in events and logs).
+    pub fn new(name: &'static str, settings: RateSettings) -> Self {
+        let controller = RateController::new(settings, Instant::now());
+        let limiter = Arc::new(governor_limiter(controller.rate()));
+        Self {
+            name,
+            state: Mutex::new(Shared {
+                controller,
+                generation: 0,
+            }),
+            pacer: Mutex::new(Pacer {
+                limiter,
+                generation: 0,
+            }),
+            queue: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The budget's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The current rate.
+    pub fn rate(&self) -> f64 {
+        lock(&self.state).controller.rate()
+    }
+
+    fn current_pacer(&self) -> Arc<DefaultDirectRateLimiter> {
+        let (rate, generation) = {
+            let state = lock(&self.state);
+            (state.controller.rate(), state.generation)
+        };
+        let mut pacer = lock(&self.pacer);
+        if pacer.generation != generation {
+            pacer.limiter = Arc::new(governor_limiter(rate));
+            pacer.generation = generation;
+        }
+        Arc::clone(&pacer.limiter)
+    }
+
+    /// Waits for a permit.
+    pub async fn acquire(&self) {
+        let _turn = self.queue.lock().await;
+        let pacer = self.current_pacer();
+        if pacer.check().is_err() {
+            lock(&self.state).controller.note_limited();
+            pacer.until_ready().await;
+        }
+    }
+
+    /// Reports a call's result; returns the new rate if it changed.
+    pub fn record(&self, throttled: bool) -> Option<RateChange> {
+        let mut state = lock(&self.state);
+        let change = state.controller.record(Instant::now(), throttled);
+        if change.is_some() {
+            state.generation += 1;
+        }
+        change
+    }
+}
+
+/// One budget per member account, sharing one controller (see the module documentation).
+#[derive(Debug)]
+pub struct AccountBudgets {
+    name: &'static str,
+    state: Mutex<Shared>,
+}
+
+/// One account's budget, handed out by [`AccountBudgets::for_account`]. Accounts are worked on
+/// by one task at a time, so this needs no queue of its own.
+#[derive(Debug)]
+pub struct AccountBudget {
+    budgets: Arc<AccountBudgets>,
+    pacer: Pacer,
+}
+
+impl AccountBudgets {
+    /// Per-account budgets named `name`.
+    pub fn new(name: &'static str, settings: RateSettings) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            state: Mutex::new(Shared {
+                controller: RateController::new(settings, Instant::now()),
+                generation: 0,
+            }),
+        })
+    }
+
+    /// The budgets' name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The current per-account rate.
+    pub fn rate(&self) -> f64 {
+        lock(&self.state).controller.rate()
+    }
+
+    /// A fresh budget for one account at the current rate.
+    pub fn for_account(self: &Arc<Self>) -> AccountBudget {
+        let (rate, generation) = {
+            let state = lock(&self.state);
+            (state.controller.rate(), state.generation)
+        };
+        AccountBudget {
+            budgets: Arc::clone(self),
+            pacer: Pacer {
+                limiter: Arc::new(governor_limiter(rate)),
+                generation,
+            },
+        }
+    }
+
+    fn record(&self, throttled: bool) -> Option<RateChange> {
+        let mut state = lock(&self.state);
+        let change = state.controller.record(Instant::now(), throttled);
+        if change.is_some() {
+            state.generation += 1;
+        }
+        change
+    }
+}
+
+impl AccountBudget {
+    /// Waits for a permit in this account.
+    pub async fn acquire(&mut self) {
+        let (rate, generation) = {
+            let state = lock(&self.budgets.state);
+            (state.controller.rate(), state.generation)
+        };
+        if generation != self.pacer.generation {
+            self.pacer = Pacer {
+                limiter: Arc::new(governor_limiter(rate)),
+                generation,
+            };
+        }
+        if self.pacer.limiter.check().is_err() {
+            lock(&self.budgets.state).controller.note_limited();
+            self.pacer.limiter.until_ready().await;
+        }
+    }
+
+    /// Reports a call's result; returns the new shared rate if it changed.
+    pub fn record(&self, throttled: bool) -> Option<RateChange> {
+        self.budgets.record(throttled)
+    }
+
+    /// The budgets' name.
+    pub fn name(&self) -> &'static str {
+        self.budgets.name
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Simulates a controller against a token-bucket service with quota `quota` per second,
+    /// `noise` of calls throttled at random, and demand always above the rate. Returns the
+    /// rates at the end of each simulated second and the throttle fraction after `settle` s.
+    fn simulate(
+        initial: f64,
+        quota: f64,
+        noise: f64,
+        seconds: u32,
+        settle: u32,
+    ) -> (Vec<f64>, f64) {
+        let start = Instant::now();
+        let mut controller = RateController::new(RateSettings::adaptive(initial, 5_000.0), start);
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut tokens = quota;
+        let mut time = 0.0_f64;
+        let mut rates = Vec::new();
+        let (mut late_calls, mut late_throttles) = (0u32, 0u32);
+        let mut next_second = 1.0;
+        while time < f64::from(seconds) {
+            let rate = controller.rate();
+            let step = 1.0 / rate;
+            time += step;
+            tokens = (tokens + step * quota).min(quota);
+            // Demand always exceeds the rate: the limiter is the bottleneck.
+            controller.note_limited();
+            let throttled = if rng.f64() < noise {
+                true
+            } else if tokens >= 1.0 {
+                tokens -= 1.0;
+                false
+            } else {
+                true
+            };
+            if time > f64::from(settle) {
+                late_calls += 1;
+                late_throttles += u32::from(throttled);
+            }
+            controller.record(start + Duration::from_secs_f64(time), throttled);
+            if time >= next_second {
+                rates.push(controller.rate());
+                next_second += 1.0;
+            }
+        }
+        (
+            rates,
+            f64::from(late_throttles) / f64::from(late_calls.max(1)),
+        )
+    }
+
+    fn average(rates: &[f64]) -> f64 {
+        rates.iter().sum::<f64>() / rates.len() as f64
+    }
+
+    #[test]
+    fn the_rate_finds_an_unknown_quota_quickly_and_stays_near_it() {
+        for (initial, quota) in [(20.0, 20.0), (20.0, 100.0), (20.0, 500.0), (200.0, 20.0)] {
+            let (rates, throttled) = simulate(initial, quota, 0.0, 60, 10);
+            let late = average(&rates[10..]);
+            assert!(
+                (0.85 * quota..=1.15 * quota).contains(&late),
+                "start {initial}, quota {quota}: average rate {late}, rates {rates:?}"
+            );
+            assert!(
+                throttled < 0.05,
+                "start {initial}, quota {quota}: {throttled} throttled"
+            );
+        }
+    }
+
+    #[test]
+    fn random_throttling_is_not_mistaken_for_the_quota() {
+        // 20% of calls throttled whatever the rate, under a quota of 100/s. Throttled calls use
+        // no quota, so the best rate is 100 / 0.8 = 125/s. Erring above it costs throttles, not
+        // throughput; erring below costs throughput, so below is what must not happen.
+        for initial in [20.0, 300.0] {
+            let (rates, _) = simulate(initial, 100.0, 0.2, 60, 10);
+            let late = average(&rates[10..]);
+            assert!(
+                (0.9 * 125.0..=1.5 * 125.0).contains(&late),
+                "start {initial}: average {late}, rates {rates:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_rate_does_not_grow_without_demand() {
+        let start = Instant::now();
+        let mut controller = RateController::new(RateSettings::adaptive(10.0, 1_000.0), start);
+        for second in 1..=30 {
+            for call in 0..5 {
+                let at = start + Duration::from_secs(second) + Duration::from_millis(call * 100);
+                controller.record(at, false);
+            }
+        }
+        assert_eq!(controller.rate(), 10.0);
+    }
+
+    #[test]
+    fn fixed_rates_never_change_and_settings_are_checked() {
+        let start = Instant::now();
+        let mut controller = RateController::new(RateSettings::fixed(7.0), start);
+        for n in 0..1_000u64 {
+            controller.note_limited();
+            controller.record(start + Duration::from_millis(n * 10), n % 2 == 0);
+        }
+        assert_eq!(controller.rate(), 7.0);
+        assert!(RateSettings::adaptive(10.0, 5.0).validate("x").is_err());
+        assert!(
+            RateSettings {
+                initial: f64::NAN,
+                ..RateSettings::default()
+            }
+            .validate("x")
+            .is_err()
+        );
+        assert!(RateSettings::default().validate("x").is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_shared_limiter_has_no_burst_and_notes_waits() {
+        let limiter = AdaptiveLimiter::new("test", RateSettings::fixed(50.0));
+        limiter.acquire().await;
+        // No burst: a second permit is not available at once...
+        assert!(limiter.current_pacer().check().is_err());
+        // ...so the next caller waits, which the controller notes as the rate being the limit.
+        limiter.acquire().await;
+        assert!(lock(&limiter.state).controller.limited);
+    }
+}
