@@ -38,3 +38,7 @@ emulator *args:
 # Measure the emulator's capacity (release build; figures go in docs/benchmarks.md).
 bench-emulator:
     cargo bench -p rootsweep-benches --bench emulator
+
+# Measure how the adaptive rates find quotas they are not told (release build).
+bench-adaptive:
+    cargo bench -p rootsweep-benches --bench adaptive

@@ -38,6 +38,8 @@ pub enum ErrorClass {
     Conflict,
     /// AWS rejected the request as malformed: a bug or bad input.
     InvalidRequest,
+    /// A change reported done did not show in fresh reads.
+    VerificationFailed,
     /// Anything else.
     Fatal,
 }
@@ -69,6 +71,7 @@ impl ErrorClass {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Conflict => "conflict",
             Self::InvalidRequest => "invalid_request",
+            Self::VerificationFailed => "verification_failed",
             Self::Fatal => "fatal",
         }
     }
@@ -255,8 +258,13 @@ where
                 .unwrap_or_else(|| DisplayErrorContext(error).to_string());
             let class = match &code {
                 Some(code) => classify_code(code, &message, http_status),
-                // A service error without a code: an unparseable or empty error body.
-                None if http_status.is_some_and(|status| status >= 500) => ErrorClass::Transient,
+                // A service error without a code: an unparseable or empty body. After a success
+                // status it is most likely a transfer cut short, so it is worth another try.
+                None if http_status
+                    .is_some_and(|status| status >= 500 || (200..300).contains(&status)) =>
+                {
+                    ErrorClass::Transient
+                }
                 None if http_status == Some(403) => ErrorClass::Denied,
                 None => ErrorClass::Fatal,
             };

@@ -1,0 +1,173 @@
+//! The AWS SDK set-up: [`AwsContext`] holds the caller's configuration (from the standard
+//! `aws-config` chain, or anything else the embedding program builds) and makes every client
+//! rootsweep uses from it, with the SDK's own retries turned off (the engine owns retries), and
+//! with one HTTP connection pool shared by all of them.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use aws_sdk_sts::config::retry::RetryConfig;
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+/// Why the AWS configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// No region was configured.
+    #[error("no AWS region is configured: STS must be called on a regional endpoint")]
+    MissingRegion,
+    /// The global STS endpoint was asked for.
+    #[error(
+        "region {0:?} is not a regional STS endpoint: sts:AssumeRoot must be called on a regional endpoint such as us-east-1"
+    )]
+    GlobalRegion(String),
+    /// No credentials provider was configured.
+    #[error("no AWS credentials are configured")]
+    MissingCredentials,
+}
+
+/// Timeouts for every AWS call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting.
+    pub connect: Duration,
+    /// One attempt, from sending to the last byte of the answer.
+    pub attempt: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            attempt: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The SDK configuration and the clients made from it.
+#[derive(Debug, Clone)]
+pub struct AwsContext {
+    config: SdkConfig,
+    sts: aws_sdk_sts::Client,
+    organizations: aws_sdk_organizations::Client,
+    region: String,
+    custom_endpoint: bool,
+    interceptors: Vec<SharedInterceptor>,
+}
+
+impl AwsContext {
+    /// Builds the context from the caller's configuration. The region must be a real region
+    /// (AssumeRoot needs a regional STS endpoint; `aws-global` is refused).
+    pub fn new(config: &SdkConfig, timeouts: Timeouts) -> Result<Self, SetupError> {
+        let region = config
+            .region()
+            .map(|region| region.as_ref().to_string())
+            .ok_or(SetupError::MissingRegion)?;
+        if region == "aws-global" || region.is_empty() || region == "global" {
+            return Err(SetupError::GlobalRegion(region));
+        }
+        if config.credentials_provider().is_none() {
+            return Err(SetupError::MissingCredentials);
+        }
+        let config = config
+            .to_builder()
+            // One retry layer: the engine's. The SDK makes exactly one attempt.
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(timeouts.connect)
+                    .operation_attempt_timeout(timeouts.attempt)
+                    .build(),
+            )
+            .build();
+        let sts = aws_sdk_sts::Client::new(&config);
+        let organizations = aws_sdk_organizations::Client::new(&config);
+        let custom_endpoint = config.endpoint_url().is_some();
+        Ok(Self {
+            config,
+            sts,
+            organizations,
+            region,
+            custom_endpoint,
+            interceptors: Vec::new(),
+        })
+    }
+
+    /// Adds an SDK interceptor to every client this context makes (for instrumentation, or
+    /// for tests with `aws-smithy-mocks`).
+    pub fn with_interceptor(mut self, interceptor: SharedInterceptor) -> Self {
+        self.interceptors.push(interceptor);
+        let mut sts = aws_sdk_sts::config::Builder::from(&self.config);
+        let mut organizations = aws_sdk_organizations::config::Builder::from(&self.config);
+        for interceptor in &self.interceptors {
+            sts.push_interceptor(interceptor.clone());
+            organizations.push_interceptor(interceptor.clone());
+        }
+        self.sts = aws_sdk_sts::Client::from_conf(sts.build());
+        self.organizations = aws_sdk_organizations::Client::from_conf(organizations.build());
+        self
+    }
+
+    /// The caller's region (where STS is called).
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The STS client with the caller's credentials.
+    pub fn sts(&self) -> &aws_sdk_sts::Client {
+        &self.sts
+    }
+
+    /// The Organizations client with the caller's credentials.
+    pub fn organizations(&self) -> &aws_sdk_organizations::Client {
+        &self.organizations
+    }
+
+    /// An IAM client with the caller's credentials (for the organization features).
+    pub fn caller_iam(&self) -> aws_sdk_iam::Client {
+        let mut builder = aws_sdk_iam::config::Builder::from(&self.config);
+        for interceptor in &self.interceptors {
+            builder.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_iam::Client::from_conf(builder.build())
+    }
+
+    /// An IAM client acting with a root session.
+    pub(crate) fn session_iam(&self, credentials: &Credentials) -> aws_sdk_iam::Client {
+        let mut builder = aws_sdk_iam::config::Builder::from(&self.config)
+            .credentials_provider(credentials.clone());
+        for interceptor in &self.interceptors {
+            builder.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_iam::Client::from_conf(builder.build())
+    }
+
+    /// An S3 client for `region` acting with a root session. Buckets must be addressed in their
+    /// own region; path-style addressing is used with a custom endpoint.
+    pub(crate) fn session_s3(&self, credentials: &Credentials, region: &str) -> aws_sdk_s3::Client {
+        let mut builder = aws_sdk_s3::config::Builder::from(&self.config)
+            .credentials_provider(credentials.clone())
+            .region(aws_sdk_s3::config::Region::new(region.to_string()))
+            .force_path_style(self.custom_endpoint);
+        for interceptor in &self.interceptors {
+            builder.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_s3::Client::from_conf(builder.build())
+    }
+
+    /// An SQS client for `region` acting with a root session.
+    pub(crate) fn session_sqs(
+        &self,
+        credentials: &Credentials,
+        region: &str,
+    ) -> aws_sdk_sqs::Client {
+        let mut builder = aws_sdk_sqs::config::Builder::from(&self.config)
+            .credentials_provider(credentials.clone())
+            .region(aws_sdk_sqs::config::Region::new(region.to_string()));
+        for interceptor in &self.interceptors {
+            builder.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_sqs::Client::from_conf(builder.build())
+    }
+}

@@ -1,0 +1,534 @@
+//! Calling AWS: [`Limits`] (every rate budget plus the retry policy, shared by a whole run),
+//! the one retry loop ([`call_shared`] for calls made with the caller's credentials, such as
+//! AssumeRoot and Organizations), and [`AccountContext`], through which a task makes its calls
+//! inside one member account: it assumes root for the task's policy when first needed, keeps
+//! the session in memory only, refreshes it shortly before it expires or when AWS says it has
+//! expired, and paces calls with the account's own budget.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+use crate::account::AccountId;
+use crate::aws::AwsContext;
+use crate::event::EventKind;
+use crate::limits::rate::{AccountBudget, RateChange};
+use crate::limits::{
+    AccountBudgets, AdaptiveLimiter, ErrorClass, FailureDetail, RateSettings, RetryPolicy, classify,
+};
+use crate::outcome::{ErrorRecord, TaskPolicy};
+
+/// A session is replaced when less than this is left of it, so that no call starts on a
+/// session about to expire.
+const SESSION_MARGIN: Duration = Duration::from_secs(60);
+/// How often one call may replace an expired session before giving up.
+const MAX_SESSION_REFRESHES: u32 = 2;
+
+/// Settings of every budget and of retries.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// `sts:AssumeRoot`: one budget for the whole run (every call is charged to the caller's
+    /// account).
+    pub assume_root: RateSettings,
+    /// Organizations calls: one budget for the whole run.
+    pub organizations: RateSettings,
+    /// IAM calls inside a member account: one budget per account.
+    pub iam_per_account: RateSettings,
+    /// S3 calls inside a member account: one budget per account.
+    pub s3_per_account: RateSettings,
+    /// SQS calls inside a member account: one budget per account.
+    pub sqs_per_account: RateSettings,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            assume_root: RateSettings::adaptive(50.0, 5_000.0),
+            organizations: RateSettings::adaptive(10.0, 200.0),
+            iam_per_account: RateSettings::adaptive(20.0, 500.0),
+            s3_per_account: RateSettings::adaptive(20.0, 500.0),
+            sqs_per_account: RateSettings::adaptive(20.0, 500.0),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl LimitSettings {
+    /// Checks every budget's numbers.
+    pub fn validate(&self) -> Result<(), String> {
+        self.assume_root.validate("AssumeRoot rate")?;
+        self.organizations.validate("Organizations rate")?;
+        self.iam_per_account.validate("IAM rate per account")?;
+        self.s3_per_account.validate("S3 rate per account")?;
+        self.sqs_per_account.validate("SQS rate per account")?;
+        if self.retry.max_attempts == 0 {
+            return Err("retry attempts must be at least 1".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Every rate budget of a run, the retry policy, and run-wide call counters.
+#[derive(Debug)]
+pub struct Limits {
+    pub(crate) assume_root: AdaptiveLimiter,
+    pub(crate) organizations: AdaptiveLimiter,
+    pub(crate) iam: Arc<AccountBudgets>,
+    pub(crate) s3: Arc<AccountBudgets>,
+    pub(crate) sqs: Arc<AccountBudgets>,
+    pub(crate) retry: RetryPolicy,
+    calls: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+}
+
+impl Limits {
+    /// Budgets with these settings.
+    pub fn new(settings: LimitSettings) -> Result<Arc<Self>, String> {
+        settings.validate()?;
+        Ok(Arc::new(Self {
+            assume_root: AdaptiveLimiter::new("sts:AssumeRoot", settings.assume_root),
+            organizations: AdaptiveLimiter::new("organizations", settings.organizations),
+            iam: AccountBudgets::new("iam per account", settings.iam_per_account),
+            s3: AccountBudgets::new("s3 per account", settings.s3_per_account),
+            sqs: AccountBudgets::new("sqs per account", settings.sqs_per_account),
+            retry: settings.retry,
+            calls: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+        }))
+    }
+
+    /// AWS calls made so far, retries included.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Retries so far.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Throttled answers so far.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
+
+    /// The current AssumeRoot rate.
+    pub fn assume_root_rate(&self) -> f64 {
+        self.assume_root.rate()
+    }
+
+    fn count(&self, class: Option<ErrorClass>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if class == Some(ErrorClass::Throttled) {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A call that failed for good.
+#[derive(Debug, Clone)]
+pub(crate) struct CallFailure {
+    pub(crate) operation: String,
+    pub(crate) detail: FailureDetail,
+    pub(crate) attempts: u32,
+}
+
+impl CallFailure {
+    pub(crate) fn record(&self) -> ErrorRecord {
+        ErrorRecord::from_failure(&self.operation, &self.detail, self.attempts)
+    }
+
+    pub(crate) fn class(&self) -> ErrorClass {
+        self.detail.class
+    }
+}
+
+/// Calls and retries made by one call site.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallCount {
+    pub(crate) calls: u32,
+    pub(crate) retries: u32,
+}
+
+fn emit_rate_change(
+    events: &UnboundedSender<EventKind>,
+    budget: &'static str,
+    change: Option<RateChange>,
+) {
+    if let Some(RateChange::Increased(rate) | RateChange::Decreased(rate)) = change {
+        let _ = events.send(EventKind::RateChanged { budget, rate });
+    }
+}
+
+/// Makes one call with the caller's credentials under a shared budget, retrying throttling and
+/// transient failures. Returns the value and how many attempts it took.
+pub(crate) async fn call_shared<T, E, F, Fut>(
+    limits: &Limits,
+    limiter: &AdaptiveLimiter,
+    events: &UnboundedSender<EventKind>,
+    account: Option<&AccountId>,
+    operation: &str,
+    count: &mut CallCount,
+    request: F,
+) -> Result<T, CallFailure>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + Error + 'static,
+{
+    let mut rng = fastrand::Rng::new();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        limiter.acquire().await;
+        count.calls += 1;
+        let result = request().await;
+        let error = match result {
+            Ok(value) => {
+                limits.count(None);
+                emit_rate_change(events, limiter.name(), limiter.record(false));
+                return Ok(value);
+            }
+            Err(error) => error,
+        };
+        let detail = classify(&error);
+        limits.count(Some(detail.class));
+        emit_rate_change(
+            events,
+            limiter.name(),
+            limiter.record(detail.class == ErrorClass::Throttled),
+        );
+        if !detail.class.is_retryable() || attempt >= limits.retry.max_attempts {
+            return Err(CallFailure {
+                operation: operation.to_string(),
+                detail,
+                attempts: attempt,
+            });
+        }
+        let delay = limits.retry.backoff(attempt, &mut rng);
+        count.retries += 1;
+        limits.retries.fetch_add(1, Ordering::Relaxed);
+        let _ = events.send(EventKind::CallRetrying {
+            account_id: account.cloned(),
+            operation: operation.to_string(),
+            attempt,
+            delay,
+            failure: detail,
+        });
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The AWS services called inside member accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InAccountService {
+    Iam,
+    S3,
+    Sqs,
+}
+
+/// Clients made from the current session, by region.
+#[derive(Default)]
+pub(crate) struct ClientCache {
+    iam: HashMap<String, aws_sdk_iam::Client>,
+    s3: HashMap<String, aws_sdk_s3::Client>,
+    sqs: HashMap<String, aws_sdk_sqs::Client>,
+}
+
+impl ClientCache {
+    fn clear(&mut self) {
+        self.iam.clear();
+        self.s3.clear();
+        self.sqs.clear();
+    }
+}
+
+/// An SDK client that acts with a root session.
+pub(crate) trait SessionClient: Clone {
+    const SERVICE: InAccountService;
+    fn build(aws: &AwsContext, credentials: &Credentials, region: &str) -> Self;
+    fn cache(clients: &mut ClientCache) -> &mut HashMap<String, Self>;
+}
+
+impl SessionClient for aws_sdk_iam::Client {
+    const SERVICE: InAccountService = InAccountService::Iam;
+    fn build(aws: &AwsContext, credentials: &Credentials, _region: &str) -> Self {
+        aws.session_iam(credentials)
+    }
+    fn cache(clients: &mut ClientCache) -> &mut HashMap<String, Self> {
+        &mut clients.iam
+    }
+}
+
+impl SessionClient for aws_sdk_s3::Client {
+    const SERVICE: InAccountService = InAccountService::S3;
+    fn build(aws: &AwsContext, credentials: &Credentials, region: &str) -> Self {
+        aws.session_s3(credentials, region)
+    }
+    fn cache(clients: &mut ClientCache) -> &mut HashMap<String, Self> {
+        &mut clients.s3
+    }
+}
+
+impl SessionClient for aws_sdk_sqs::Client {
+    const SERVICE: InAccountService = InAccountService::Sqs;
+    fn build(aws: &AwsContext, credentials: &Credentials, region: &str) -> Self {
+        aws.session_sqs(credentials, region)
+    }
+    fn cache(clients: &mut ClientCache) -> &mut HashMap<String, Self> {
+        &mut clients.sqs
+    }
+}
+
+/// Root session credentials: in memory only, never printed.
+struct Session {
+    credentials: Credentials,
+    expires_at: Instant,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Session")
+            .field("credentials", &"** redacted **")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Everything a task needs to work inside one member account (see the module documentation).
+pub(crate) struct AccountContext {
+    pub(crate) account_id: AccountId,
+    aws: Arc<AwsContext>,
+    limits: Arc<Limits>,
+    events: UnboundedSender<EventKind>,
+    task_policy: TaskPolicy,
+    session: Option<Session>,
+    sessions_assumed: u32,
+    clients: ClientCache,
+    iam_budget: Option<AccountBudget>,
+    s3_budget: Option<AccountBudget>,
+    sqs_budget: Option<AccountBudget>,
+    pub(crate) count: CallCount,
+    rng: fastrand::Rng,
+}
+
+impl AccountContext {
+    pub(crate) fn new(
+        account_id: AccountId,
+        aws: Arc<AwsContext>,
+        limits: Arc<Limits>,
+        events: UnboundedSender<EventKind>,
+        task_policy: TaskPolicy,
+    ) -> Self {
+        Self {
+            account_id,
+            aws,
+            limits,
+            events,
+            task_policy,
+            session: None,
+            sessions_assumed: 0,
+            clients: ClientCache::default(),
+            iam_budget: None,
+            s3_budget: None,
+            sqs_budget: None,
+            count: CallCount::default(),
+            rng: fastrand::Rng::new(),
+        }
+    }
+
+    /// The caller's region (IAM is global; it is signed for the caller's region).
+    pub(crate) fn home_region(&self) -> String {
+        self.aws.region().to_string()
+    }
+
+    /// Assumes root for the task's policy unless a session with time left is at hand.
+    async fn ensure_session(&mut self) -> Result<(), CallFailure> {
+        if let Some(session) = &self.session
+            && session.expires_at.saturating_duration_since(Instant::now()) > SESSION_MARGIN
+        {
+            return Ok(());
+        }
+        let refreshed = self.sessions_assumed > 0;
+        self.session = None;
+        self.clients.clear();
+        let sts = self.aws.sts().clone();
+        let target = self.account_id.to_string();
+        let policy_arn = self.task_policy.arn();
+        let output = call_shared(
+            &self.limits,
+            &self.limits.assume_root,
+            &self.events,
+            Some(&self.account_id),
+            "sts:AssumeRoot",
+            &mut self.count,
+            || {
+                sts.assume_root()
+                    .target_principal(&target)
+                    .task_policy_arn(
+                        aws_sdk_sts::types::PolicyDescriptorType::builder()
+                            .arn(&policy_arn)
+                            .build(),
+                    )
+                    .duration_seconds(900)
+                    .send()
+            },
+        )
+        .await?;
+        let Some(credentials) = output.credentials() else {
+            return Err(CallFailure {
+                operation: "sts:AssumeRoot".to_string(),
+                detail: FailureDetail {
+                    class: ErrorClass::Fatal,
+                    code: None,
+                    message: "AssumeRoot answered without credentials".to_string(),
+                    http_status: None,
+                },
+                attempts: 1,
+            });
+        };
+        let lifetime = crate::clock::until(credentials.expiration());
+        self.session = Some(Session {
+            credentials: Credentials::new(
+                credentials.access_key_id(),
+                credentials.secret_access_key(),
+                Some(credentials.session_token().to_string()),
+                None,
+                "rootsweep-assume-root",
+            ),
+            expires_at: Instant::now() + lifetime,
+        });
+        self.sessions_assumed += 1;
+        let _ = self.events.send(EventKind::SessionAssumed {
+            account_id: self.account_id.clone(),
+            task_policy: self.task_policy,
+            expires_in: lifetime,
+            refreshed,
+        });
+        Ok(())
+    }
+
+    async fn client<C: SessionClient>(&mut self, region: &str) -> Result<C, CallFailure> {
+        self.ensure_session().await?;
+        if let Some(client) = C::cache(&mut self.clients).get(region) {
+            return Ok(client.clone());
+        }
+        let Some(session) = &self.session else {
+            unreachable!("ensure_session leaves a session in place");
+        };
+        let client = C::build(&self.aws, &session.credentials, region);
+        C::cache(&mut self.clients).insert(region.to_string(), client.clone());
+        Ok(client)
+    }
+
+    fn budget(&mut self, service: InAccountService) -> &mut AccountBudget {
+        let (slot, budgets) = match service {
+            InAccountService::Iam => (&mut self.iam_budget, &self.limits.iam),
+            InAccountService::S3 => (&mut self.s3_budget, &self.limits.s3),
+            InAccountService::Sqs => (&mut self.sqs_budget, &self.limits.sqs),
+        };
+        slot.get_or_insert_with(|| budgets.for_account())
+    }
+
+    /// Makes one call inside the account with the task's root session, retrying throttling
+    /// and transient failures and replacing an expired session.
+    pub(crate) async fn call<C, T, E, F, Fut>(
+        &mut self,
+        region: &str,
+        operation: &str,
+        request: F,
+    ) -> Result<T, CallFailure>
+    where
+        C: SessionClient,
+        F: Fn(C) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + Error + 'static,
+    {
+        let mut attempt = 0;
+        let mut refreshes = 0;
+        loop {
+            attempt += 1;
+            let client = self.client::<C>(region).await?;
+            self.budget(C::SERVICE).acquire().await;
+            self.count.calls += 1;
+            let error = match request(client).await {
+                Ok(value) => {
+                    self.limits.count(None);
+                    let budget = self.budget(C::SERVICE);
+                    let change = budget.record(false);
+                    let name = budget.name();
+                    emit_rate_change(&self.events, name, change);
+                    return Ok(value);
+                }
+                Err(error) => error,
+            };
+            let detail = classify(&error);
+            self.limits.count(Some(detail.class));
+            let budget = self.budget(C::SERVICE);
+            let change = budget.record(detail.class == ErrorClass::Throttled);
+            let name = budget.name();
+            emit_rate_change(&self.events, name, change);
+            let delay = match detail.class {
+                ErrorClass::ExpiredSession if refreshes < MAX_SESSION_REFRESHES => {
+                    refreshes += 1;
+                    self.session = None;
+                    Duration::ZERO
+                }
+                class if class.is_retryable() && attempt < self.limits.retry.max_attempts => {
+                    self.limits.retry.backoff(attempt, &mut self.rng)
+                }
+                _ => {
+                    return Err(CallFailure {
+                        operation: operation.to_string(),
+                        detail,
+                        attempts: attempt,
+                    });
+                }
+            };
+            self.count.retries += 1;
+            self.limits.retries.fetch_add(1, Ordering::Relaxed);
+            let _ = self.events.send(EventKind::CallRetrying {
+                account_id: Some(self.account_id.clone()),
+                operation: operation.to_string(),
+                attempt,
+                delay,
+                failure: detail,
+            });
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    /// [`call`](Self::call) for IAM.
+    pub(crate) async fn iam<T, E, F, Fut>(
+        &mut self,
+        operation: &str,
+        request: F,
+    ) -> Result<T, CallFailure>
+    where
+        F: Fn(aws_sdk_iam::Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + Error + 'static,
+    {
+        let region = self.home_region();
+        self.call::<aws_sdk_iam::Client, _, _, _, _>(&region, operation, request)
+            .await
+    }
+}

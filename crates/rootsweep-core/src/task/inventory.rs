@@ -1,0 +1,152 @@
+//! Reading root credentials with a root session: [`read`] lists the kinds asked for (every
+//! page) into an [`Inventory`]. Audit and delete share it; delete reads again to verify.
+
+use std::collections::BTreeSet;
+
+use crate::clock::format_datetime;
+use crate::limits::ErrorClass;
+use crate::outcome::{
+    AccessKeyInfo, CredentialKind, Inventory, MfaDeviceInfo, MfaKind, PasswordInfo,
+    SigningCertificateInfo,
+};
+use crate::session::{AccountContext, CallFailure};
+
+/// Reads the root user's credentials of the given kinds. `last_used` also reads when each
+/// access key was last used (one call per key; the audit policy allows it, and so does delete).
+pub(crate) async fn read(
+    context: &mut AccountContext,
+    kinds: &BTreeSet<CredentialKind>,
+    last_used: bool,
+) -> Result<Inventory, CallFailure> {
+    let mut inventory = Inventory::default();
+    if kinds.contains(&CredentialKind::Password) {
+        match context
+            .iam("iam:GetLoginProfile", |iam| async move {
+                iam.get_login_profile().send().await
+            })
+            .await
+        {
+            Ok(output) => {
+                inventory.password = Some(PasswordInfo {
+                    created: output
+                        .login_profile()
+                        .map(|profile| format_datetime(profile.create_date())),
+                });
+            }
+            // NoSuchEntity: the root user has no console password.
+            Err(failure) if failure.class() == ErrorClass::NotFound => {}
+            Err(failure) => return Err(failure),
+        }
+    }
+    if kinds.contains(&CredentialKind::AccessKeys) {
+        let mut marker: Option<String> = None;
+        loop {
+            let page = context
+                .iam("iam:ListAccessKeys", |iam| {
+                    let marker = marker.clone();
+                    async move { iam.list_access_keys().set_marker(marker).send().await }
+                })
+                .await?;
+            for key in page.access_key_metadata() {
+                let Some(id) = key.access_key_id() else {
+                    continue;
+                };
+                inventory.access_keys.push(AccessKeyInfo {
+                    id: id.to_string(),
+                    status: key.status().map(|status| status.as_str().to_string()),
+                    created: key.create_date().map(format_datetime),
+                    last_used: None,
+                    last_used_service: None,
+                    last_used_region: None,
+                });
+            }
+            marker = page
+                .marker()
+                .map(str::to_string)
+                .filter(|_| page.is_truncated());
+            if marker.is_none() {
+                break;
+            }
+        }
+        if last_used {
+            for key in &mut inventory.access_keys {
+                let id = key.id.clone();
+                let output = context
+                    .iam("iam:GetAccessKeyLastUsed", |iam| {
+                        let id = id.clone();
+                        async move {
+                            iam.get_access_key_last_used()
+                                .access_key_id(id)
+                                .send()
+                                .await
+                        }
+                    })
+                    .await?;
+                if let Some(used) = output.access_key_last_used() {
+                    key.last_used = used.last_used_date().map(format_datetime);
+                    key.last_used_service =
+                        Some(used.service_name().to_string()).filter(|name| name != "N/A");
+                    key.last_used_region =
+                        Some(used.region().to_string()).filter(|region| region != "N/A");
+                }
+            }
+        }
+    }
+    if kinds.contains(&CredentialKind::SigningCertificates) {
+        let mut marker: Option<String> = None;
+        loop {
+            let page = context
+                .iam("iam:ListSigningCertificates", |iam| {
+                    let marker = marker.clone();
+                    async move {
+                        iam.list_signing_certificates()
+                            .set_marker(marker)
+                            .send()
+                            .await
+                    }
+                })
+                .await?;
+            for certificate in page.certificates() {
+                inventory.signing_certificates.push(SigningCertificateInfo {
+                    id: certificate.certificate_id().to_string(),
+                    status: Some(certificate.status().as_str().to_string()),
+                    uploaded: certificate.upload_date().map(format_datetime),
+                });
+            }
+            marker = page
+                .marker()
+                .map(str::to_string)
+                .filter(|_| page.is_truncated());
+            if marker.is_none() {
+                break;
+            }
+        }
+    }
+    if kinds.contains(&CredentialKind::MfaDevices) {
+        let mut marker: Option<String> = None;
+        loop {
+            let page = context
+                .iam("iam:ListMFADevices", |iam| {
+                    let marker = marker.clone();
+                    async move { iam.list_mfa_devices().set_marker(marker).send().await }
+                })
+                .await?;
+            for device in page.mfa_devices() {
+                let serial = device.serial_number().to_string();
+                inventory.mfa_devices.push(MfaDeviceInfo {
+                    kind: MfaKind::from_serial(&serial),
+                    serial,
+                    enabled: Some(format_datetime(device.enable_date())),
+                });
+            }
+            marker = page
+                .marker()
+                .map(str::to_string)
+                .filter(|_| page.is_truncated());
+            if marker.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(inventory)
+}

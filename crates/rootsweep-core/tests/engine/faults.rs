@@ -1,0 +1,177 @@
+//! Faults: throttling storms, 5xx, expiring sessions and an Organizations outage.
+
+use rootsweep_core::{
+    DeleteOptions, DiscoveryError, EventKind, Limits, Status, TargetSelector, Task, discover,
+};
+use rootsweep_emulator::{FaultKind, FaultRule, Latency, LoadProfile, ScenarioSpec, Service};
+
+use crate::fixture::{Fixture, fast_limits};
+
+fn org() -> ScenarioSpec {
+    ScenarioSpec {
+        accounts: 200,
+        seed: 9,
+        access_key_share: 0.3,
+        ..ScenarioSpec::default()
+    }
+}
+
+fn rule(kind: FaultKind, rate: f64) -> FaultRule {
+    FaultRule {
+        kind,
+        rate,
+        services: Vec::new(),
+        operations: Vec::new(),
+        delay_ms: 0,
+    }
+}
+
+#[tokio::test]
+async fn every_account_ends_well_with_30_percent_throttled_and_5_percent_5xx() {
+    let calm = Fixture::new(org()).await;
+    let (_, expected) = calm.run(Task::Audit).await;
+
+    let storm = LoadProfile {
+        seed: 3,
+        faults: vec![
+            rule(FaultKind::Throttle, 0.3),
+            rule(FaultKind::InternalError, 0.05),
+        ],
+        ..LoadProfile::default()
+    };
+    let fixture = Fixture::with_load(org(), storm).await;
+    let (summary, recording) = fixture.run(Task::Audit).await;
+    for (account, outcome) in &recording.outcomes {
+        assert_eq!(
+            outcome.status, expected.outcomes[account].status,
+            "{account}: {outcome:?}"
+        );
+        assert_eq!(
+            outcome.details, expected.outcomes[account].details,
+            "{account}"
+        );
+    }
+    let stats = fixture.emulator.stats();
+    assert!(stats.throttled() > 100, "{}", stats.throttled());
+    assert!(recording.retries() > 100);
+    assert!(summary.retries > 100);
+    assert!(summary.throttled > 100);
+    let retried_5xx = recording.events.iter().any(|event| {
+        matches!(&event.kind, EventKind::CallRetrying { failure, .. } if failure.http_status == Some(500))
+    });
+    assert!(retried_5xx, "5xx retries are events");
+}
+
+#[tokio::test]
+async fn deletes_survive_storms_and_lost_responses() {
+    let storm = LoadProfile {
+        seed: 4,
+        faults: vec![
+            rule(FaultKind::Throttle, 0.2),
+            rule(FaultKind::ServiceUnavailable, 0.05),
+            FaultRule {
+                services: vec![Service::Iam],
+                ..rule(FaultKind::DropAfterProcessing, 0.05)
+            },
+        ],
+        ..LoadProfile::default()
+    };
+    let fixture = Fixture::with_load(org(), storm).await;
+    let (_, recording) = fixture
+        .run(Task::DeleteCredentials(DeleteOptions::default()))
+        .await;
+    for outcome in recording.outcomes.values() {
+        assert!(
+            matches!(
+                outcome.status,
+                Status::Remediated | Status::AlreadyCompliant | Status::Skipped | Status::Denied
+            ),
+            "{outcome:?}"
+        );
+        if outcome.status == Status::Remediated {
+            assert!(
+                fixture
+                    .emulator
+                    .account(outcome.account_id.as_str())
+                    .expect("account")
+                    .root
+                    .is_empty()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sessions_expiring_mid_task_are_replaced() {
+    // Sessions really last one second while AWS reports 900; every call takes 150 ms, so a
+    // delete outlives its session and must assume root again.
+    let load = LoadProfile {
+        latency: Some(Latency {
+            median_ms: 150.0,
+            p99_ms: 150.0,
+        }),
+        session_lifetime_cap_seconds: Some(1),
+        ..LoadProfile::default()
+    };
+    let spec = ScenarioSpec {
+        accounts: 30,
+        access_key_share: 0.9,
+        password_share: 0.9,
+        ..org()
+    };
+    let fixture = Fixture::with_load(spec, load).await;
+    let (_, recording) = fixture
+        .run(Task::DeleteCredentials(DeleteOptions::default()))
+        .await;
+    let refreshed = recording
+        .events
+        .iter()
+        .filter(|event| {
+            matches!(
+                event.kind,
+                EventKind::SessionAssumed {
+                    refreshed: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(refreshed > 0, "sessions were replaced");
+    assert!(
+        recording.with_status(Status::Failed).is_empty(),
+        "{:?}",
+        recording.with_status(Status::Failed)
+    );
+    assert!(!recording.with_status(Status::Remediated).is_empty());
+    assert!(
+        fixture.emulator.stats().operations["iam:ListAccessKeys"]
+            .errors
+            .contains_key("ExpiredToken")
+    );
+}
+
+#[tokio::test]
+async fn an_organizations_outage_is_a_clear_error_and_changes_nothing() {
+    let outage = LoadProfile {
+        faults: vec![FaultRule {
+            services: vec![Service::Organizations],
+            ..rule(FaultKind::ServiceUnavailable, 1.0)
+        }],
+        ..LoadProfile::default()
+    };
+    let fixture = Fixture::with_load(org(), outage).await;
+    let limits = Limits::new(fast_limits()).expect("limits");
+    let mut retries = 0;
+    let error = discover(&fixture.aws, &limits, &TargetSelector::default(), |event| {
+        retries += usize::from(matches!(event.kind, EventKind::CallRetrying { .. }));
+    })
+    .await
+    .expect_err("outage");
+    assert!(
+        matches!(&error, DiscoveryError::Aws { attempts: 10, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().starts_with("failed to read the organization: organizations:DescribeOrganization failed after 10 attempts"), "{error}");
+    assert_eq!(retries, 9);
+    assert_eq!(fixture.emulator.stats().mutating_requests(), 0);
+}
