@@ -36,6 +36,21 @@ pub(crate) fn until(time: &aws_smithy_types::DateTime) -> Duration {
 
 /// A run ID: the start time and a random suffix (`20261124T061500Z-4f9c2a`).
 pub(crate) fn run_id() -> String {
-    let stamp = rfc3339(now()).replace(['-', ':'], "");
+    let seconds = now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let whole = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
+    let stamp = rfc3339(whole).replace(['-', ':'], "");
     format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_ids_are_a_whole_second_and_a_suffix() {
+        let id = super::run_id();
+        assert_eq!(id.len(), "20261124T061500Z-4f9c2a".len(), "{id}");
+        assert_eq!(&id[8..9], "T");
+        assert_eq!(&id[15..17], "Z-");
+    }
 }

@@ -74,7 +74,9 @@ pub use outcome::{
 };
 pub use runner::{CancelHandle, FailureLimit, RunSettings, Runner};
 pub use session::{LimitSettings, Limits};
-pub use task::{DeleteOptions, DeletionPlan, Task, UnlockS3Options, UnlockSqsOptions};
+pub use task::{
+    DeleteOptions, DeletionPlan, PlannedPolicy, PolicyPlan, Task, UnlockS3Options, UnlockSqsOptions,
+};
 
 /// Serde helpers for durations as whole milliseconds (`"base_delay": 100`).
 pub(crate) mod serde_duration_ms {

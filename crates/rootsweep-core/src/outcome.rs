@@ -560,6 +560,8 @@ pub enum UnlockResult {
     NoPolicy,
     /// The policy does not deny everyone, so find mode left it alone.
     LeftAlone,
+    /// The policy is not the one the plan saw, so `apply` left it alone.
+    ChangedSincePlan,
     /// The bucket or queue does not exist in this account.
     NotFound,
     /// AWS refused.

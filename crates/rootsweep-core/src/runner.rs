@@ -163,6 +163,16 @@ impl CancelHandle {
     pub fn is_stopping(&self) -> bool {
         *self.sender.borrow() > CancelLevel::Running
     }
+
+    /// Waits until [`stop`](Self::stop) or [`abort`](Self::abort) is called (for cancelling
+    /// work before a run, such as discovery).
+    pub async fn stopped(&self) {
+        let mut receiver = self.sender.subscribe();
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        let _ = receiver
+            .wait_for(|level| *level > CancelLevel::Running)
+            .await;
+    }
 }
 
 /// Runs tasks over targets (see the module documentation).
@@ -528,6 +538,17 @@ mod tests {
         assert!(FailureLimit::Count(0).exceeded(1, 10));
         assert!(!FailureLimit::Percent(10.0).exceeded(10, 100));
         assert!(FailureLimit::Percent(10.0).exceeded(11, 100));
+    }
+
+    #[tokio::test]
+    async fn stopped_resolves_once_stopped() {
+        let handle = CancelHandle::new();
+        let waiter = handle.clone();
+        let waiting = tokio::spawn(async move { waiter.stopped().await });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        handle.stop();
+        waiting.await.expect("resolves");
     }
 
     #[test]

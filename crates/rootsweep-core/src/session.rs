@@ -1,6 +1,6 @@
 //! Calling AWS: [`Limits`] (every rate budget plus the retry policy, shared by a whole run),
-//! the one retry loop ([`call_shared`] for calls made with the caller's credentials, such as
-//! AssumeRoot and Organizations), and [`AccountContext`], through which a task makes its calls
+//! the one retry loop (`call_shared` for calls made with the caller's credentials, such as
+//! AssumeRoot and Organizations), and `AccountContext`, through which a task makes its calls
 //! inside one member account: it assumes root for the task's policy when first needed, keeps
 //! the session in memory only, refreshes it shortly before it expires or when AWS says it has
 //! expired, and paces calls with the account's own budget.

@@ -1,7 +1,7 @@
 //! Rate limits, retries and error classification: everything that decides how fast rootsweep
 //! calls AWS and what happens when a call fails.
 //!
-//! - [`classify`]: an AWS SDK error becomes an [`ErrorClass`] (throttled, transient, expired
+//! - [`classify()`]: an AWS SDK error becomes an [`ErrorClass`] (throttled, transient, expired
 //!   session, not found, denied by an SCP, ...) plus its code and message.
 //! - [`retry`]: the one retry layer ([`RetryPolicy`], exponential backoff with full jitter).
 //! - [`rate`]: adaptive rate budgets built on `governor` ([`AdaptiveLimiter`] for shared budgets,

@@ -1,4 +1,4 @@
-//! Reading root credentials with a root session: [`read`] lists the kinds asked for (every
+//! Reading root credentials with a root session: `read` lists the kinds asked for (every
 //! page) into an [`Inventory`]. Audit and delete share it; delete reads again to verify.
 
 use std::collections::BTreeSet;

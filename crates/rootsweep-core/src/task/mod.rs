@@ -1,5 +1,5 @@
 //! The five root tasks, one module each, as plain async functions over an
-//! [`AccountContext`](crate::session::AccountContext): [`audit`], [`delete_credentials`],
+//! `AccountContext` (crate::session): [`audit`], [`delete_credentials`],
 //! [`recovery`] (allow password recovery), [`unlock_s3`] and [`unlock_sqs`]. [`Task`] is what a
 //! caller asks the runner to do; [`inventory`] reads root credentials for audit and delete;
 //! [`policy_document`] tells a policy that locks everyone out from an ordinary one.
@@ -45,18 +45,36 @@ impl Default for DeleteOptions {
     }
 }
 
+/// A policy removal a plan allows: the bucket or queue, and the policy text it had when the
+/// plan was made. `apply` removes it only if the policy is still exactly that text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedPolicy {
+    /// The bucket name or queue URL.
+    pub resource: String,
+    /// Its region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The policy text when planned.
+    pub policy: String,
+}
+
+/// The exact policy removals an `apply` may make, per account.
+pub type PolicyPlan = HashMap<AccountId, Vec<PlannedPolicy>>;
+
 /// Options of `unlock-s3-bucket-policy`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnlockS3Options {
     /// One named bucket (its policy is deleted whatever it says); `None` finds every bucket
     /// whose policy denies every principal.
     pub bucket: Option<String>,
     /// Report what would be deleted; delete nothing.
     pub dry_run: bool,
+    /// Remove only these policies (a saved plan); anything changed since is left alone.
+    pub plan: Option<Arc<PolicyPlan>>,
 }
 
 /// Options of `unlock-sqs-queue-policy`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnlockSqsOptions {
     /// One queue, by name or URL (its policy is removed whatever it says); `None` finds every
     /// queue whose policy denies every principal.
@@ -65,6 +83,8 @@ pub struct UnlockSqsOptions {
     pub regions: Vec<String>,
     /// Report what would be removed; remove nothing.
     pub dry_run: bool,
+    /// Remove only these policies (a saved plan); anything changed since is left alone.
+    pub plan: Option<Arc<PolicyPlan>>,
 }
 
 /// What to do in every target account.
@@ -165,6 +185,7 @@ pub(crate) fn unlock_report(
     let removed = count(UnlockResult::Removed);
     let planned = count(UnlockResult::Planned);
     let left_alone = count(UnlockResult::LeftAlone);
+    let changed = count(UnlockResult::ChangedSincePlan);
     let plural = |n: usize| {
         if n == 1 {
             noun.to_string()
@@ -177,6 +198,12 @@ pub(crate) fn unlock_report(
         notes.push(format!(
             "{left_alone} ordinary {} left alone",
             plural(left_alone)
+        ));
+    }
+    if changed > 0 {
+        notes.push(format!(
+            "{changed} {} changed since the plan, left alone",
+            plural(changed)
         ));
     }
     if !details.regions_unavailable.is_empty() {

@@ -9,7 +9,7 @@ use crate::limits::ErrorClass;
 use crate::outcome::{PolicyUnlock, UnlockDetails, UnlockResult};
 use crate::session::{AccountContext, CallFailure};
 use crate::task::policy_document::denies_everyone;
-use crate::task::{TaskReport, UnlockS3Options};
+use crate::task::{PlannedPolicy, TaskReport, UnlockS3Options};
 
 /// Lists (name, region) of every bucket the account owns.
 async fn list_buckets(context: &mut AccountContext) -> Result<Vec<(String, String)>, CallFailure> {
@@ -68,8 +68,33 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockS3Options)
         Err(failure) => return TaskReport::from_failure(&failure, None),
     };
     let mut details = UnlockDetails::default();
-    let candidates: Vec<(String, String)> = match &options.bucket {
-        Some(name) => {
+    // With a plan: exactly the planned buckets, each with the policy text it must still have.
+    let planned: Option<Vec<PlannedPolicy>> = options
+        .plan
+        .as_ref()
+        .map(|plan| plan.get(&context.account_id).cloned().unwrap_or_default());
+    let candidates: Vec<(String, String)> = match (&planned, &options.bucket) {
+        (Some(planned), _) => planned
+            .iter()
+            .filter_map(|entry| {
+                let found = buckets
+                    .iter()
+                    .find(|(bucket, _)| *bucket == entry.resource)
+                    .cloned();
+                if found.is_none() {
+                    details.resources.push(PolicyUnlock {
+                        resource: entry.resource.clone(),
+                        region: entry.region.clone(),
+                        previous_policy: None,
+                        denies_everyone: false,
+                        result: UnlockResult::NotFound,
+                        error: None,
+                    });
+                }
+                found
+            })
+            .collect(),
+        (None, Some(name)) => {
             let found: Vec<_> = buckets
                 .into_iter()
                 .filter(|(bucket, _)| bucket == name)
@@ -86,7 +111,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockS3Options)
             }
             found
         }
-        None => buckets,
+        (None, None) => buckets,
     };
     let mut first_failure = None;
     for (bucket, region) in candidates {
@@ -123,7 +148,22 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockS3Options)
             continue;
         };
         let denies = denies_everyone(&policy, "s3");
-        if options.bucket.is_none() && !denies {
+        if let Some(planned) = &planned {
+            let expected = planned
+                .iter()
+                .find(|entry| entry.resource == bucket)
+                .map(|entry| entry.policy.as_str());
+            if expected != Some(policy.as_str()) {
+                details.resources.push(unlock_record(
+                    &bucket,
+                    &region,
+                    Some(policy),
+                    denies,
+                    UnlockResult::ChangedSincePlan,
+                ));
+                continue;
+            }
+        } else if options.bucket.is_none() && !denies {
             details.resources.push(unlock_record(
                 &bucket,
                 &region,

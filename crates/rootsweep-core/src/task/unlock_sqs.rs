@@ -10,7 +10,7 @@ use crate::limits::ErrorClass;
 use crate::outcome::{PolicyUnlock, UnlockDetails, UnlockResult};
 use crate::session::{AccountContext, CallFailure};
 use crate::task::policy_document::denies_everyone;
-use crate::task::{TaskReport, UnlockSqsOptions};
+use crate::task::{PlannedPolicy, TaskReport, UnlockSqsOptions};
 
 /// The region in an AWS queue URL (`https://sqs.eu-west-1.amazonaws.com/...`), if it has one.
 fn region_of(url: &str) -> Option<&str> {
@@ -68,12 +68,27 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockSqsOptions
     };
     let mut details = UnlockDetails::default();
     let mut candidates: Vec<(String, String)> = Vec::new();
-    match &options.queue {
-        Some(queue) if queue.contains("://") => {
+    // With a plan: exactly the planned queues, each with the policy text it must still have.
+    let planned: Option<Vec<PlannedPolicy>> = options
+        .plan
+        .as_ref()
+        .map(|plan| plan.get(&context.account_id).cloned().unwrap_or_default());
+    match (&planned, &options.queue) {
+        (Some(planned), _) => {
+            for entry in planned {
+                let region = entry
+                    .region
+                    .clone()
+                    .or_else(|| region_of(&entry.resource).map(str::to_string))
+                    .unwrap_or_else(|| regions[0].clone());
+                candidates.push((entry.resource.clone(), region));
+            }
+        }
+        (None, Some(queue)) if queue.contains("://") => {
             let region = region_of(queue).map_or_else(|| regions[0].clone(), str::to_string);
             candidates.push((queue.clone(), region));
         }
-        Some(name) => {
+        (None, Some(name)) => {
             for region in &regions {
                 let found = context
                     .call::<SqsClient, _, _, _, _>(region, "sqs:GetQueueUrl", |sqs| {
@@ -110,7 +125,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockSqsOptions
                 });
             }
         }
-        None => {
+        (None, None) => {
             for region in &regions {
                 match list_queues(context, region).await {
                     Ok(urls) => {
@@ -180,8 +195,22 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockSqsOptions
             continue;
         };
         record.denies_everyone = denies_everyone(&policy, "sqs");
+        let planned_text = planned.as_ref().map(|planned| {
+            planned
+                .iter()
+                .find(|entry| entry.resource == url)
+                .map(|entry| entry.policy.clone())
+        });
+        let unchanged = planned_text
+            .as_ref()
+            .is_none_or(|expected| expected.as_deref() == Some(policy.as_str()));
         record.previous_policy = Some(policy);
-        if options.queue.is_none() && !record.denies_everyone {
+        if !unchanged {
+            record.result = UnlockResult::ChangedSincePlan;
+            details.resources.push(record);
+            continue;
+        }
+        if planned.is_none() && options.queue.is_none() && !record.denies_everyone {
             record.result = UnlockResult::LeftAlone;
             details.resources.push(record);
             continue;

@@ -445,7 +445,7 @@ async fn a_named_bucket_is_unlocked_whatever_its_policy_says() {
     };
     let options = UnlockS3Options {
         bucket: Some(bucket.name.clone()),
-        dry_run: false,
+        ..UnlockS3Options::default()
     };
     let (_, recording) = fixture
         .run_with(
@@ -478,9 +478,8 @@ async fn sqs_unlock_searches_each_region_and_removes_only_deny_all_policies() {
         "ap-southeast-2".to_string(),
     ];
     let options = UnlockSqsOptions {
-        queue: None,
         regions,
-        dry_run: false,
+        ..UnlockSqsOptions::default()
     };
     let (_, recording) = fixture.run(Task::UnlockSqsQueuePolicy(options)).await;
     let mut removed = 0;

@@ -1,0 +1,543 @@
+//! The task commands (`audit`, `delete-credentials`, `allow-password-recovery`,
+//! `unlock-s3-bucket-policy`, `unlock-sqs-queue-policy`, `apply`) share one flow, [`execute`]:
+//!
+//! 1. check every flag and file without calling AWS;
+//! 2. refuse a run that changes accounts without a way to confirm it (no terminal and no
+//!    `--yes`): exit 2 before any AWS call;
+//! 3. load the AWS configuration, discover the targets (unknown accounts or OUs: exit 2);
+//! 4. enforce `--max-accounts`, then ask for a typed confirmation on a terminal;
+//! 5. run, with every output fed by the engine's events, Ctrl-C to stop (twice to abort);
+//! 6. exit with the code the outcomes call for.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rootsweep_core::{
+    CancelHandle, CredentialKind, DeleteOptions, DiscoveryError, Limits, RunSummary, Runner,
+    Status, StopReason, TargetSelector, Targets, Task, TaskKind, UnlockS3Options, UnlockSqsOptions,
+    discover,
+};
+
+use crate::cli::{
+    ApplyArgs, AuditArgs, DeleteArgs, LimitArgs, RecoveryArgs, SafetyArgs, UnlockS3Args,
+    UnlockSqsArgs,
+};
+use crate::commands::{App, selector};
+use crate::error::{CliError, CliResult};
+use crate::exit;
+use crate::output::{self, Outputs, PlanWriter};
+use crate::plan::{PLAN_KIND, PLAN_SCHEMA, Plan};
+use crate::settings;
+
+/// Everything one task run needs.
+pub(crate) struct RunRequest {
+    pub(crate) task: Task,
+    pub(crate) selector: TargetSelector,
+    pub(crate) limits: LimitArgs,
+    pub(crate) yes: bool,
+    pub(crate) plan_out: Option<PathBuf>,
+    pub(crate) canary: Option<usize>,
+    pub(crate) max_failures: Option<String>,
+    pub(crate) max_accounts: Option<usize>,
+    /// For `apply`: the plan being carried out.
+    pub(crate) plan: Option<Plan>,
+}
+
+impl RunRequest {
+    fn new(task: Task, selector: TargetSelector, limits: LimitArgs) -> Self {
+        Self {
+            task,
+            selector,
+            limits,
+            yes: false,
+            plan_out: None,
+            canary: None,
+            max_failures: None,
+            max_accounts: None,
+            plan: None,
+        }
+    }
+
+    fn with_safety(mut self, safety: SafetyArgs) -> Self {
+        self.yes = safety.yes;
+        self.plan_out = safety.plan_out;
+        self.canary = safety.canary;
+        self.max_failures = safety.max_failures;
+        self.max_accounts = safety.max_accounts;
+        self
+    }
+}
+
+fn dry_run(safety: &SafetyArgs) -> bool {
+    safety.dry_run || safety.plan_out.is_some()
+}
+
+pub(crate) async fn audit(app: &App, args: AuditArgs) -> CliResult<u8> {
+    let selector = selector(&args.targets, &app.file, false)?;
+    let mut request = RunRequest::new(Task::Audit, selector, args.limits);
+    request.canary = args.canary;
+    request.max_failures = args.max_failures;
+    request.max_accounts = args.max_accounts;
+    execute(app, request).await
+}
+
+pub(crate) async fn delete_credentials(app: &App, args: DeleteArgs) -> CliResult<u8> {
+    let mut kinds = BTreeSet::new();
+    for text in args.kinds.iter().filter(|text| !text.trim().is_empty()) {
+        let kind = CredentialKind::parse(text).ok_or_else(|| {
+            CliError::usage(format!(
+                "--kinds: {text:?} is not a kind of root credential"
+            ))
+            .hint("use password, access-keys, signing-certificates or mfa-devices")
+        })?;
+        kinds.insert(kind);
+    }
+    if kinds.is_empty() {
+        kinds = CredentialKind::ALL.into_iter().collect();
+    }
+    let options = DeleteOptions {
+        kinds,
+        dry_run: dry_run(&args.safety),
+        plan: None,
+    };
+    let selector = selector(&args.targets, &app.file, true)?;
+    execute(
+        app,
+        RunRequest::new(Task::DeleteCredentials(options), selector, args.limits)
+            .with_safety(args.safety),
+    )
+    .await
+}
+
+pub(crate) async fn allow_password_recovery(app: &App, args: RecoveryArgs) -> CliResult<u8> {
+    let task = Task::AllowPasswordRecovery {
+        dry_run: dry_run(&args.safety),
+    };
+    let selector = selector(&args.targets, &app.file, true)?;
+    execute(
+        app,
+        RunRequest::new(task, selector, args.limits).with_safety(args.safety),
+    )
+    .await
+}
+
+pub(crate) async fn unlock_s3(app: &App, args: UnlockS3Args) -> CliResult<u8> {
+    let options = UnlockS3Options {
+        bucket: args.bucket,
+        dry_run: dry_run(&args.safety),
+        plan: None,
+    };
+    let selector = selector(&args.targets, &app.file, true)?;
+    execute(
+        app,
+        RunRequest::new(Task::UnlockS3BucketPolicy(options), selector, args.limits)
+            .with_safety(args.safety),
+    )
+    .await
+}
+
+pub(crate) async fn unlock_sqs(app: &App, args: UnlockSqsArgs) -> CliResult<u8> {
+    let regions = if args.regions.is_empty() {
+        app.file.regions.clone()
+    } else {
+        args.regions
+    };
+    let options = UnlockSqsOptions {
+        queue: args.queue,
+        regions,
+        dry_run: dry_run(&args.safety),
+        plan: None,
+    };
+    let selector = selector(&args.targets, &app.file, true)?;
+    execute(
+        app,
+        RunRequest::new(Task::UnlockSqsQueuePolicy(options), selector, args.limits)
+            .with_safety(args.safety),
+    )
+    .await
+}
+
+pub(crate) async fn apply(app: &App, args: ApplyArgs) -> CliResult<u8> {
+    let plan = Plan::load(&args.plan)?;
+    if plan.accounts.is_empty() {
+        app.note(&format!(
+            "the plan {} changes nothing: there is nothing to apply",
+            args.plan.display()
+        ));
+        return Ok(exit::SUCCESS);
+    }
+    let selector = TargetSelector {
+        accounts: plan.account_ids(),
+        protected_accounts: app.file.protected_account_ids(),
+        protected_organizational_units: app.file.protected_ous.clone(),
+        ..TargetSelector::default()
+    };
+    let mut request = RunRequest::new(plan.task(), selector, args.limits);
+    request.yes = args.yes;
+    request.canary = args.canary;
+    request.max_failures = args.max_failures;
+    request.plan = Some(plan);
+    execute(app, request).await
+}
+
+/// The exit code a run's outcomes call for.
+pub(crate) fn exit_code(task: TaskKind, summary: &RunSummary) -> u8 {
+    match &summary.stopped {
+        Some(StopReason::Interrupted | StopReason::Aborted) => exit::INTERRUPTED,
+        Some(StopReason::Canary { .. } | StopReason::MaxFailures { .. }) => exit::STOPPED,
+        Some(StopReason::OutputFailed { .. }) => exit::ACCOUNTS_FAILED,
+        None if summary.counts.failures() > 0 => exit::ACCOUNTS_FAILED,
+        None if task == TaskKind::Audit && summary.counts.get(Status::NonCompliant) > 0 => {
+            exit::NON_COMPLIANT
+        }
+        None => exit::SUCCESS,
+    }
+}
+
+fn discovery_error(error: DiscoveryError) -> CliError {
+    let hint = match &error {
+        DiscoveryError::UnknownAccounts(_) => {
+            "check the IDs; `rootsweep targets` lists the organization's accounts"
+        }
+        DiscoveryError::UnknownOrganizationalUnits(_) => {
+            "give OU IDs (ou-...), the root (r-...) or paths of OU names (/Workloads/Prod); `aws organizations list-organizational-units-for-parent` lists them"
+        }
+        DiscoveryError::NoOrganization => {
+            "rootsweep works on an AWS Organization from its management account"
+        }
+        DiscoveryError::NotAuthorized(_) => {
+            "`rootsweep doctor` checks the caller and the organization's settings"
+        }
+        DiscoveryError::Aws { .. } => {
+            "Organizations kept failing; try again later, or lower --organizations-rate"
+        }
+    };
+    CliError::usage(error.to_string()).hint(hint)
+}
+
+/// The typed confirmation of a run that changes accounts.
+fn confirm(app: &App, task: TaskKind, targets: &Targets, plan: Option<&Plan>) -> CliResult<()> {
+    let count = targets.active_count();
+    let mut text = format!(
+        "rootsweep {task} will change up to {count} account{} of organization {}",
+        if count == 1 { "" } else { "s" },
+        targets.organization.id
+    );
+    let mut by_path: BTreeMap<&str, usize> = BTreeMap::new();
+    for target in targets.active() {
+        *by_path.entry(target.account.ou_path.as_str()).or_default() += 1;
+    }
+    let mut paths: Vec<(&str, usize)> = by_path.into_iter().collect();
+    paths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    for (path, accounts) in paths.iter().take(6) {
+        text.push_str(&format!("\n  {accounts:>6}  {path}"));
+    }
+    if paths.len() > 6 {
+        text.push_str(&format!("\n  and {} more OUs", paths.len() - 6));
+    }
+    if let Some(plan) = plan {
+        text.push_str(&format!(
+            "\nplanned on {} (run {}); for example:",
+            plan.created_at, plan.run_id
+        ));
+        for account in plan.accounts.iter().take(3) {
+            text.push_str(&format!(
+                "\n  {}: {}",
+                account.account_id,
+                account.describe()
+            ));
+        }
+    }
+    if targets.skipped_count() > 0 {
+        text.push_str(&format!(
+            "\n{} selected accounts will be skipped (see the output)",
+            targets.skipped_count()
+        ));
+    }
+    app.note(&text);
+    let _ = write!(
+        std::io::stderr(),
+        "Type {count} to continue, anything else to stop: "
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|error| CliError::usage(format!("cannot read the confirmation: {error}")))?;
+    if answer.trim() == count.to_string() {
+        Ok(())
+    } else {
+        Err(CliError::usage("not confirmed: nothing was changed")
+            .hint("run with --dry-run first to see what would change"))
+    }
+}
+
+/// Runs one task end to end (see the module documentation).
+pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
+    let kind = request.task.kind();
+    let changes = request.task.changes_accounts();
+    // Everything that can be checked without AWS, first.
+    let limit_settings = settings::limit_settings(&request.limits, &app.file)?;
+    let run_settings = settings::run_settings(
+        &request.limits,
+        request.canary,
+        request.max_failures.as_deref(),
+        &app.file,
+    )?;
+    let max_accounts = request.max_accounts.or(app.file.max_accounts);
+    for path in &app.global.report {
+        output::ReportFormat::from_path(path)?;
+    }
+    if let Some(path) = &request.plan_out
+        && let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(CliError::usage(format!(
+            "--plan-out {}: {} is not a directory",
+            path.display(),
+            parent.display()
+        )));
+    }
+    if changes && !request.yes && !app.terminal.interactive() {
+        return Err(CliError::usage(format!(
+            "{kind} changes accounts and needs a confirmation, but stdin or stderr is not a terminal: nothing was changed"
+        ))
+        .hint("review a --dry-run first, then pass --yes to confirm without a prompt"));
+    }
+
+    // Ctrl-C is handled from here on: before the run starts it ends the command, changing
+    // nothing; during the run it stops scheduling (twice: abandons accounts in flight).
+    let cancel = CancelHandle::new();
+    let interrupts = watch_interrupts(cancel.clone(), None);
+    let interrupted = || {
+        CliError::usage("interrupted before any account was started: nothing was changed")
+            .with_code(exit::INTERRUPTED)
+    };
+    let aws = app.aws().await?;
+    let limits = Limits::new(limit_settings).map_err(CliError::usage)?;
+    let targets = tokio::select! {
+        found = discover(&aws, &limits, &request.selector, |event| crate::output::log::log_event(&event)) => {
+            found.map_err(discovery_error)?
+        }
+        () = cancel.stopped() => return Err(interrupted()),
+    };
+    if let Some(plan) = &request.plan
+        && plan.organization_id != targets.organization.id
+    {
+        return Err(CliError::usage(format!(
+            "the plan was made for organization {}, and these credentials reach {}: nothing was changed",
+            plan.organization_id, targets.organization.id
+        ))
+        .hint("run apply with the credentials (profile) the plan was made with"));
+    }
+    if let Some(limit) = max_accounts
+        && targets.active_count() > limit
+    {
+        return Err(CliError::usage(format!(
+            "{} accounts are targeted, more than --max-accounts {limit}: nothing was changed",
+            targets.active_count()
+        ))
+        .hint("narrow the selection with --accounts, --ou, --tag or --exclude, or raise --max-accounts"));
+    }
+    if targets.active_count() == 0 {
+        app.note("no account to work on: every selected account is skipped");
+    }
+    if changes && !request.yes {
+        confirm(app, kind, &targets, request.plan.as_ref())?;
+    }
+    if cancel.is_stopping() {
+        return Err(interrupted());
+    }
+
+    let mut outputs = Outputs::new(Some(targets.organization.id.clone()));
+    if app.progress() && targets.accounts.len() > 1 {
+        outputs.set_progress(output::progress::ProgressDisplay::new(
+            targets.accounts.len() as u64,
+        ));
+    }
+    outputs.add(
+        "stdout",
+        output::stdout_sink(
+            app.output_format(),
+            outputs.progress_bar(),
+            app.width(),
+            app.color(),
+        ),
+    );
+    for path in &app.global.report {
+        outputs.add(
+            format!("the report {}", path.display()),
+            output::report_sink(path)?,
+        );
+    }
+    if let Some(path) = &request.plan_out {
+        outputs.set_plan(PlanWriter {
+            path: path.clone(),
+            plan: Plan {
+                kind: PLAN_KIND.to_string(),
+                schema: PLAN_SCHEMA,
+                created_at: rootsweep_now(),
+                rootsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+                run_id: String::new(),
+                organization_id: targets.organization.id.clone(),
+                task: kind,
+                kinds: match &request.task {
+                    Task::DeleteCredentials(options) => options.kinds.iter().copied().collect(),
+                    _ => Vec::new(),
+                },
+                regions: match &request.task {
+                    Task::UnlockSqsQueuePolicy(options) => options.regions.clone(),
+                    _ => Vec::new(),
+                },
+                accounts: Vec::new(),
+            },
+        });
+    }
+
+    let runner = Runner::new(aws, Arc::clone(&limits), run_settings);
+    let summary = runner
+        .run(request.task, &targets, &cancel, |event| {
+            outputs.handle(event)
+        })
+        .await;
+    interrupts.abort();
+    if let Some(StopReason::OutputFailed { message }) = &summary.stopped {
+        app.note(&format!(
+            "error: {message}: the run stopped starting accounts"
+        ));
+    }
+    if let Some(path) = &request.plan_out {
+        let planned = summary.counts.get(Status::Planned);
+        app.note(&format!(
+            "wrote the plan for {planned} account{} to {}; carry it out with `rootsweep apply {}`",
+            if planned == 1 { "" } else { "s" },
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(exit_code(kind, &summary))
+}
+
+/// Now, RFC 3339.
+fn rootsweep_now() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+/// First Ctrl-C: stop starting accounts; second: abandon those in flight.
+fn watch_interrupts(
+    cancel: CancelHandle,
+    bar: Option<indicatif::ProgressBar>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        let message = "interrupted: finishing the accounts in flight (their outcomes are recorded); press Ctrl-C again to abandon them";
+        match &bar {
+            Some(bar) => bar.println(message),
+            None => {
+                let _ = writeln!(std::io::stderr(), "{message}");
+            }
+        }
+        cancel.stop();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.abort();
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rootsweep_core::outcome::StatusCounts;
+
+    use super::*;
+
+    fn summary(statuses: &[Status], stopped: Option<StopReason>) -> RunSummary {
+        let mut counts = StatusCounts::default();
+        for status in statuses {
+            counts.add(*status);
+        }
+        RunSummary {
+            schema: 1,
+            run_id: "r".into(),
+            task: TaskKind::Audit,
+            targets: statuses.len(),
+            counts,
+            stopped,
+            started_at: String::new(),
+            duration: Duration::ZERO,
+            calls: 0,
+            retries: 0,
+            throttled: 0,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_outcomes() {
+        use Status::*;
+        assert_eq!(
+            exit_code(TaskKind::Audit, &summary(&[Compliant, Skipped], None)),
+            0
+        );
+        assert_eq!(
+            exit_code(TaskKind::Audit, &summary(&[Compliant, NonCompliant], None)),
+            1
+        );
+        assert_eq!(
+            exit_code(TaskKind::Audit, &summary(&[NonCompliant, Denied], None)),
+            3
+        );
+        assert_eq!(
+            exit_code(
+                TaskKind::DeleteCredentials,
+                &summary(&[Remediated, Failed], None)
+            ),
+            3
+        );
+        assert_eq!(
+            exit_code(TaskKind::DeleteCredentials, &summary(&[Planned], None)),
+            0
+        );
+        assert_eq!(
+            exit_code(
+                TaskKind::DeleteCredentials,
+                &summary(
+                    &[Failed],
+                    Some(StopReason::Canary {
+                        canary: 1,
+                        failures: 1
+                    })
+                )
+            ),
+            4
+        );
+        assert_eq!(
+            exit_code(
+                TaskKind::Audit,
+                &summary(&[Cancelled], Some(StopReason::Interrupted))
+            ),
+            130
+        );
+        assert_eq!(
+            exit_code(
+                TaskKind::Audit,
+                &summary(
+                    &[Cancelled],
+                    Some(StopReason::OutputFailed {
+                        message: "x".into()
+                    })
+                )
+            ),
+            3
+        );
+    }
+}

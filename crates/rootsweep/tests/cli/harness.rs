@@ -1,0 +1,163 @@
+//! Runs the built binary against an emulator started by the test, with a clean environment.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rootsweep_emulator::{Emulator, EmulatorConfig, LoadProfile, Scenario, ScenarioSpec, labels};
+use serde_json::Value;
+
+pub(crate) struct Harness {
+    pub(crate) emulator: Emulator,
+    pub(crate) scenario: Scenario,
+    pub(crate) directory: PathBuf,
+}
+
+/// What a run of the binary left.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// The JSON Lines records of type `account`.
+    pub(crate) fn accounts(&self) -> Vec<Value> {
+        self.records("account")
+    }
+
+    pub(crate) fn records(&self, kind: &str) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line)
+                    .unwrap_or_else(|error| panic!("not JSON: {line}: {error}"))
+            })
+            .filter(|record| record["type"] == kind)
+            .collect()
+    }
+
+    pub(crate) fn summary(&self) -> Value {
+        self.records("summary").pop().expect("a summary line")
+    }
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl Harness {
+    pub(crate) async fn new(spec: ScenarioSpec) -> Self {
+        Self::with_load(spec, LoadProfile::default()).await
+    }
+
+    pub(crate) async fn with_load(spec: ScenarioSpec, load: LoadProfile) -> Self {
+        let scenario = spec.generate().expect("scenario generates");
+        let emulator = Emulator::start(EmulatorConfig::new(scenario.clone()).with_load(load))
+            .await
+            .expect("starts");
+        let directory = std::env::temp_dir().join(format!(
+            "rootsweep-cli-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&directory).expect("temp dir");
+        Self {
+            emulator,
+            scenario,
+            directory,
+        }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.directory.join(name)
+    }
+
+    pub(crate) fn command(&self, arguments: &[&str]) -> tokio::process::Command {
+        let operator = self.scenario.principal(labels::OPERATOR).expect("operator");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rootsweep"));
+        command
+            .args(arguments)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.directory)
+            .env("AWS_ENDPOINT_URL", self.emulator.endpoint_url())
+            .env("AWS_ACCESS_KEY_ID", &operator.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &operator.secret_access_key)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", self.directory.join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.directory.join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .current_dir(&self.directory)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    pub(crate) async fn run(&self, arguments: &[&str]) -> Run {
+        let output = self
+            .command(arguments)
+            .output()
+            .await
+            .expect("the binary runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).to_string(),
+        }
+    }
+
+    /// Active members, management excluded.
+    pub(crate) fn members(&self) -> Vec<&rootsweep_emulator::AccountSpec> {
+        self.scenario
+            .accounts
+            .iter()
+            .filter(|a| a.state == "ACTIVE" && a.id != self.scenario.management_account_id)
+            .collect()
+    }
+
+    /// The OU whose SCP denies root sessions, as a name path.
+    pub(crate) fn scp_ou_path(&self) -> String {
+        let ou = self
+            .scenario
+            .organizational_units
+            .iter()
+            .find(|ou| ou.scp_denies_root)
+            .expect("an SCP OU");
+        let mut names = vec![ou.name.clone()];
+        let mut parent = ou.parent_id.clone();
+        while let Some(up) = self
+            .scenario
+            .organizational_units
+            .iter()
+            .find(|o| o.id == parent)
+        {
+            names.push(up.name.clone());
+            parent = up.parent_id.clone();
+        }
+        names.reverse();
+        format!("/{}", names.join("/"))
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.directory).ok();
+    }
+}
+
+pub(crate) fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+pub(crate) fn org(accounts: usize) -> ScenarioSpec {
+    ScenarioSpec {
+        accounts,
+        seed: 17,
+        ..ScenarioSpec::default()
+    }
+}
