@@ -170,6 +170,16 @@ mod tests {
         assert!(serde_json::from_str::<AccountId>("\"1\"").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_any_text_never_panics(text in ".{0,40}") {
+            match AccountId::parse(&text) {
+                Ok(id) => proptest::prop_assert_eq!(id.as_str().len(), 12),
+                Err(error) => proptest::prop_assert!(error.to_string().contains("12 digits")),
+            }
+        }
+    }
+
     #[test]
     fn states_round_trip_through_their_aws_spelling() {
         for value in [

@@ -57,6 +57,7 @@ pub mod aws;
 mod clock;
 pub mod discovery;
 pub mod event;
+pub mod journal;
 pub mod limits;
 pub mod outcome;
 pub mod runner;
@@ -67,6 +68,7 @@ pub use account::{Account, AccountId, AccountState, InvalidAccountId};
 pub use aws::{AwsContext, SetupError, Timeouts};
 pub use discovery::{DiscoveryError, Organization, Target, TargetSelector, Targets, discover};
 pub use event::{Event, EventKind, Progress, RunSummary, StopReason};
+pub use journal::{Journal, JournalError, JournalHeader, JournalWriter, ResumeMarker};
 pub use limits::{ErrorClass, RateSettings, RetryPolicy};
 pub use outcome::{
     AccountOutcome, CredentialKind, Details, Inventory, SCHEMA_VERSION, Status, TaskKind,
@@ -77,6 +79,11 @@ pub use session::{LimitSettings, Limits};
 pub use task::{
     DeleteOptions, DeletionPlan, PlannedPolicy, PolicyPlan, Task, UnlockS3Options, UnlockSqsOptions,
 };
+
+/// A new run ID: the start time and a random suffix (`20261124T061500Z-4f9c2a`).
+pub fn new_run_id() -> String {
+    clock::run_id()
+}
 
 /// Serde helpers for durations as whole milliseconds (`"base_delay": 100`).
 pub(crate) mod serde_duration_ms {

@@ -551,6 +551,15 @@ mod tests {
         waiting.await.expect("resolves");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn failure_limits_never_panic(text in ".{0,12}") {
+            if let Err(error) = text.parse::<FailureLimit>() {
+                proptest::prop_assert!(error.to_string().contains("count (5) or a percentage"));
+            }
+        }
+    }
+
     #[test]
     fn cancel_handles_only_escalate() {
         let handle = CancelHandle::new();

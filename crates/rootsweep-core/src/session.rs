@@ -532,3 +532,49 @@ impl AccountContext {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_credentials_never_show_in_debug_output() {
+        let session = Session {
+            credentials: Credentials::new(
+                "ASIAEXAMPLE",
+                "the-secret-key",
+                Some("the-session-token".into()),
+                None,
+                "test",
+            ),
+            expires_at: Instant::now(),
+        };
+        let text = format!("{session:?}");
+        assert!(
+            !text.contains("the-secret-key") && !text.contains("the-session-token"),
+            "{text}"
+        );
+        assert!(text.contains("redacted"));
+    }
+
+    #[tokio::test]
+    async fn the_aws_context_never_shows_the_callers_secret() {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "AKIAEXAMPLE",
+                "the-callers-secret",
+                Some("the-callers-token".into()),
+                None,
+                "test",
+            ))
+            .load()
+            .await;
+        let context = AwsContext::new(&config, crate::aws::Timeouts::default()).expect("valid");
+        let text = format!("{context:?}");
+        assert!(
+            !text.contains("the-callers-secret") && !text.contains("the-callers-token"),
+            "{text}"
+        );
+    }
+}

@@ -76,6 +76,17 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) report: Vec<PathBuf>,
 
+    /// Write the run journal (every outcome, synced to disk as it happens) to PATH [default:
+    /// the settings file's journal_dir, else $XDG_STATE_HOME/rootsweep/journals/RUN_ID.jsonl].
+    #[arg(
+        long,
+        global = true,
+        env = "ROOTSWEEP_JOURNAL",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
+    pub(crate) journal: Option<PathBuf>,
+
     /// No progress bar (it is also off when stderr is not a terminal, or under CI).
     #[arg(
         long,
@@ -144,6 +155,9 @@ pub(crate) enum Command {
     /// Carry out a plan written by --plan-out: exactly the planned changes, nothing that
     /// appeared since (reported as drift).
     Apply(ApplyArgs),
+    /// Finish a run from its journal: the same task, options and targets, skipping every
+    /// account that already ended.
+    Resume(ResumeArgs),
     /// Sweep an emulated organization end to end: doctor, audit, a dry run, delete, audit
     /// again. No AWS account needed.
     Demo(DemoArgs),
@@ -184,7 +198,7 @@ pub(crate) struct TargetArgs {
 }
 
 /// Rates, concurrency and retries.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Args)]
 #[command(next_help_heading = "Limits")]
 pub(crate) struct LimitArgs {
     /// The most accounts in flight at once [default: 512].
@@ -226,6 +240,15 @@ pub(crate) struct LimitArgs {
     /// Hold every rate at its ceiling instead of adapting to throttling.
     #[arg(long)]
     pub(crate) fixed_rates: bool,
+
+    /// Give up on one attempt of an AWS call after this many seconds (then retry) [default: 30].
+    #[arg(
+        long,
+        env = "ROOTSWEEP_CALL_TIMEOUT",
+        hide_env_values = true,
+        value_name = "SECONDS"
+    )]
+    pub(crate) call_timeout: Option<f64>,
 
     /// Attempts per AWS call, the first included [default: 10].
     #[arg(
@@ -425,6 +448,25 @@ pub(crate) struct ApplyArgs {
     /// Stop scheduling once more than N (or P%) accounts have failed or been denied.
     #[arg(long, value_name = "N|P%", help_heading = "Safety")]
     pub(crate) max_failures: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// `resume`.
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The journal of the run to finish (printed when the run started).
+    #[arg(value_name = "JOURNAL")]
+    pub(crate) journal_file: PathBuf,
+
+    /// Also work again on accounts that failed or were denied.
+    #[arg(long)]
+    pub(crate) retry_failed: bool,
+
+    /// Do not ask for confirmation (required when stdin or stderr is not a terminal).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,

@@ -273,6 +273,36 @@ mod tests {
         assert_eq!(again, plan);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever the text, parsing a plan returns a plan or a reason.
+        #[test]
+        fn parsing_any_text_never_panics(text in ".{0,400}") {
+            if let Err(message) = Plan::parse(&text) {
+                proptest::prop_assert!(!message.is_empty());
+            }
+        }
+
+        /// Cutting or corrupting a real plan anywhere gives a plan or a reason.
+        #[test]
+        fn damaged_plans_never_panic(cut in 0usize..600, flip in 0usize..600, byte in 32u8..127) {
+            let mut text = plan_text(
+                "delete-credentials",
+                r#"[{"account_id":"123456789012","delete":{"password":{},"access_keys":[{"id":"AKIA1"}],"mfa_devices":[{"serial":"GAHT1","kind":"hardware"}]}}]"#,
+            )
+            .into_bytes();
+            text.truncate(cut % (text.len() + 1));
+            if !text.is_empty() {
+                let index = flip % text.len();
+                text[index] = byte;
+            }
+            if let Err(message) = Plan::parse(&String::from_utf8_lossy(&text)) {
+                proptest::prop_assert!(!message.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn bad_plans_are_refused_with_the_reason() {
         let cases = [

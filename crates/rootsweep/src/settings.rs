@@ -41,6 +41,8 @@ pub(crate) struct FileSettings {
     pub(crate) fixed_rates: Option<bool>,
     /// Attempts per AWS call.
     pub(crate) attempts: Option<u32>,
+    /// Seconds before one attempt of an AWS call gives up.
+    pub(crate) call_timeout: Option<f64>,
     /// Regions for SQS searches.
     pub(crate) regions: Vec<String>,
     /// Default --max-failures.
@@ -197,6 +199,26 @@ pub(crate) fn limit_settings(flags: &LimitArgs, file: &FileSettings) -> CliResul
     })
 }
 
+/// The per-call timeouts from flags and file.
+pub(crate) fn timeouts(
+    flags: &LimitArgs,
+    file: &FileSettings,
+) -> CliResult<rootsweep_core::Timeouts> {
+    let defaults = rootsweep_core::Timeouts::default();
+    match flags.call_timeout.or(file.call_timeout) {
+        None => Ok(defaults),
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 3_600.0 => {
+            Ok(rootsweep_core::Timeouts {
+                attempt: std::time::Duration::from_secs_f64(seconds),
+                ..defaults
+            })
+        }
+        Some(seconds) => Err(CliError::usage(format!(
+            "--call-timeout {seconds} is not a number of seconds between 0 and 3600"
+        ))),
+    }
+}
+
 /// The run settings from flags and file.
 pub(crate) fn run_settings(
     flags: &LimitArgs,
@@ -260,6 +282,26 @@ max_failures = "2%"
         assert!(error.contains("max_failures"), "{error}");
         let error = FileSettings::parse("output = \"yaml\"").expect_err("bad output");
         assert!(error.contains("table, jsonl, json, csv"), "{error}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever the text, parsing settings returns settings or a reason.
+        #[test]
+        fn parsing_any_text_never_panics(text in "(.|\n){0,300}") {
+            if let Err(message) = FileSettings::parse(&text) {
+                proptest::prop_assert!(!message.is_empty());
+            }
+        }
+
+        /// Key-value lines with arbitrary keys and values never panic either.
+        #[test]
+        fn arbitrary_assignments_never_panic(key in "[a-z_]{1,20}", value in "[-\\[\\]\"0-9a-z.,%/ ]{0,30}") {
+            if let Err(message) = FileSettings::parse(&format!("{key} = {value}\n")) {
+                proptest::prop_assert!(!message.is_empty());
+            }
+        }
     }
 
     #[test]

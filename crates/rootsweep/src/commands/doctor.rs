@@ -410,7 +410,7 @@ pub(crate) async fn run(app: &App, args: &DoctorArgs) -> CliResult<u8> {
         ),
         None => None,
     };
-    let aws = app.aws().await?;
+    let aws = app.aws(rootsweep_core::Timeouts::default()).await?;
     let checks = checks(&aws, probe_account).await;
     let failed = checks.iter().any(|check| check.result == "fail");
     let mut stdout = std::io::stdout().lock();

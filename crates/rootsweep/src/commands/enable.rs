@@ -39,7 +39,7 @@ pub(crate) async fn run(app: &App, args: &EnableArgs) -> CliResult<u8> {
         return Err(CliError::usage("enable changes the organization's settings and needs a confirmation, but stdin or stderr is not a terminal: nothing was changed")
             .hint("pass --yes"));
     }
-    let aws = app.aws().await?;
+    let aws = app.aws(rootsweep_core::Timeouts::default()).await?;
     let organizations = aws.organizations();
     let iam = aws.caller_iam();
 

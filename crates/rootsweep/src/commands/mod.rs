@@ -106,7 +106,7 @@ impl App {
 
     /// Loads the AWS configuration and checks that credentials can be had, before anything
     /// else talks to AWS.
-    pub(crate) async fn aws(&self) -> CliResult<Arc<AwsContext>> {
+    pub(crate) async fn aws(&self, timeouts: Timeouts) -> CliResult<Arc<AwsContext>> {
         let config = match &self.sdk_override {
             Some(config) => config.clone(),
             None => {
@@ -123,7 +123,7 @@ impl App {
                 loader.load().await
             }
         };
-        let context = AwsContext::new(&config, Timeouts::default()).map_err(|error| match error {
+        let context = AwsContext::new(&config, timeouts).map_err(|error| match error {
             SetupError::MissingRegion => CliError::usage(error.to_string())
                 .hint("pass --region (for example --region us-east-1), or set AWS_REGION or the profile's region"),
             SetupError::GlobalRegion(_) => CliError::usage(error.to_string()).hint("pass a real region, for example --region us-east-1"),
@@ -280,6 +280,7 @@ pub(crate) async fn dispatch(
         Command::UnlockS3BucketPolicy(args) => run::unlock_s3(&app, args).await,
         Command::UnlockSqsQueuePolicy(args) => run::unlock_sqs(&app, args).await,
         Command::Apply(args) => run::apply(&app, args).await,
+        Command::Resume(args) => run::resume(&app, args).await,
         Command::Demo(args) => demo::run(&app, &args).await,
         Command::Completions(args) => {
             let mut command = Cli::command();

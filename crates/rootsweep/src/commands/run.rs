@@ -6,28 +6,34 @@
 //!    `--yes`): exit 2 before any AWS call;
 //! 3. load the AWS configuration, discover the targets (unknown accounts or OUs: exit 2);
 //! 4. enforce `--max-accounts`, then ask for a typed confirmation on a terminal;
-//! 5. run, with every output fed by the engine's events, Ctrl-C to stop (twice to abort);
+//! 5. start the journal (every outcome synced to disk before any other output sees it), then
+//!    run, with every output fed by the engine's events, Ctrl-C to stop (twice to abort);
 //! 6. exit with the code the outcomes call for.
+//!
+//! `resume` reads a journal instead of discovering, and goes through the same [`launch`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rootsweep_core::outcome::SkipReason;
 use rootsweep_core::{
-    CancelHandle, CredentialKind, DeleteOptions, DiscoveryError, Limits, RunSummary, Runner,
-    Status, StopReason, TargetSelector, Targets, Task, TaskKind, UnlockS3Options, UnlockSqsOptions,
-    discover,
+    AccountOutcome, AwsContext, CancelHandle, CredentialKind, DeleteOptions, DiscoveryError,
+    Journal, JournalHeader, JournalWriter, LimitSettings, Limits, ResumeMarker, RunSettings,
+    RunSummary, Runner, Status, StopReason, TargetSelector, Targets, Task, TaskKind,
+    UnlockS3Options, UnlockSqsOptions, discover, new_run_id,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::cli::{
-    ApplyArgs, AuditArgs, DeleteArgs, LimitArgs, RecoveryArgs, SafetyArgs, UnlockS3Args,
-    UnlockSqsArgs,
+    ApplyArgs, AuditArgs, DeleteArgs, LimitArgs, RecoveryArgs, ResumeArgs, SafetyArgs,
+    UnlockS3Args, UnlockSqsArgs,
 };
 use crate::commands::{App, selector};
 use crate::error::{CliError, CliResult};
 use crate::exit;
-use crate::output::{self, Outputs, PlanWriter};
+use crate::output::{self, Outputs, PlanWriter, RecordSink, RunHeader};
 use crate::plan::{PLAN_KIND, PLAN_SCHEMA, Plan};
 use crate::settings;
 
@@ -182,18 +188,164 @@ pub(crate) async fn apply(app: &App, args: ApplyArgs) -> CliResult<u8> {
     execute(app, request).await
 }
 
-/// The exit code a run's outcomes call for.
-pub(crate) fn exit_code(task: TaskKind, summary: &RunSummary) -> u8 {
+/// The exit code a run's outcomes call for. `earlier` holds the statuses of accounts that
+/// ended in an earlier run of a resumed journal: they count as if they had ended now.
+pub(crate) fn exit_code(task: TaskKind, summary: &RunSummary, earlier: &[Status]) -> u8 {
+    let failures =
+        summary.counts.failures() + earlier.iter().filter(|status| status.is_failure()).count();
+    let non_compliant = summary.counts.get(Status::NonCompliant)
+        + earlier
+            .iter()
+            .filter(|status| **status == Status::NonCompliant)
+            .count();
     match &summary.stopped {
         Some(StopReason::Interrupted | StopReason::Aborted) => exit::INTERRUPTED,
         Some(StopReason::Canary { .. } | StopReason::MaxFailures { .. }) => exit::STOPPED,
         Some(StopReason::OutputFailed { .. }) => exit::ACCOUNTS_FAILED,
-        None if summary.counts.failures() > 0 => exit::ACCOUNTS_FAILED,
-        None if task == TaskKind::Audit && summary.counts.get(Status::NonCompliant) > 0 => {
-            exit::NON_COMPLIANT
-        }
+        None if failures > 0 => exit::ACCOUNTS_FAILED,
+        None if task == TaskKind::Audit && non_compliant > 0 => exit::NON_COMPLIANT,
         None => exit::SUCCESS,
     }
+}
+
+/// What a journal header records of a run, so that `resume` can rebuild it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordedRun {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    kinds: Vec<CredentialKind>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    regions: Vec<String>,
+    /// For `apply`: the whole plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plan: Option<Plan>,
+    limits: LimitSettings,
+    run: RunSettings,
+}
+
+impl RecordedRun {
+    fn new(task: &Task, plan: Option<&Plan>, limits: LimitSettings, run: RunSettings) -> Self {
+        let mut recorded = Self {
+            kinds: Vec::new(),
+            dry_run: !task.changes_accounts() && task.kind() != TaskKind::Audit,
+            bucket: None,
+            queue: None,
+            regions: Vec::new(),
+            plan: plan.cloned(),
+            limits,
+            run,
+        };
+        match task {
+            Task::DeleteCredentials(options) => {
+                recorded.kinds = options.kinds.iter().copied().collect()
+            }
+            Task::UnlockS3BucketPolicy(options) => recorded.bucket.clone_from(&options.bucket),
+            Task::UnlockSqsQueuePolicy(options) => {
+                recorded.queue.clone_from(&options.queue);
+                recorded.regions.clone_from(&options.regions);
+            }
+            Task::Audit | Task::AllowPasswordRecovery { .. } => {}
+        }
+        recorded
+    }
+
+    /// The task the journal's run did.
+    fn task(&self, kind: TaskKind) -> Task {
+        if let Some(plan) = &self.plan {
+            return plan.task();
+        }
+        match kind {
+            TaskKind::Audit => Task::Audit,
+            TaskKind::DeleteCredentials => Task::DeleteCredentials(DeleteOptions {
+                kinds: if self.kinds.is_empty() {
+                    CredentialKind::ALL.into_iter().collect()
+                } else {
+                    self.kinds.iter().copied().collect()
+                },
+                dry_run: self.dry_run,
+                plan: None,
+            }),
+            TaskKind::AllowPasswordRecovery => Task::AllowPasswordRecovery {
+                dry_run: self.dry_run,
+            },
+            TaskKind::UnlockS3BucketPolicy => Task::UnlockS3BucketPolicy(UnlockS3Options {
+                bucket: self.bucket.clone(),
+                dry_run: self.dry_run,
+                plan: None,
+            }),
+            TaskKind::UnlockSqsQueuePolicy => Task::UnlockSqsQueuePolicy(UnlockSqsOptions {
+                queue: self.queue.clone(),
+                regions: self.regions.clone(),
+                dry_run: self.dry_run,
+                plan: None,
+            }),
+        }
+    }
+}
+
+/// Where journals go when --journal is not given.
+fn default_journal_directory(app: &App) -> PathBuf {
+    if let Some(directory) = &app.file.journal_dir {
+        return directory.clone();
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|value| !value.is_empty())
+                .map(|home| PathBuf::from(home).join(".local/state"))
+        });
+    match state {
+        Some(state) => state.join("rootsweep").join("journals"),
+        None => PathBuf::from("rootsweep-journals"),
+    }
+}
+
+/// The journal as an output: writes each new outcome first, synced, before any other output.
+struct JournalSink {
+    writer: JournalWriter,
+    /// Accounts that already have a terminal outcome in the journal (a resume): they are
+    /// reported, not recorded again, so that each has exactly one terminal line.
+    recorded: std::collections::HashSet<rootsweep_core::AccountId>,
+}
+
+impl RecordSink for JournalSink {
+    fn begin(&mut self, _header: &RunHeader) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn record(&mut self, outcome: &AccountOutcome) -> std::io::Result<()> {
+        // Accounts that ended in an earlier run are reported, not recorded again.
+        if matches!(outcome.skip_reason, Some(SkipReason::DoneEarlier { .. }))
+            || self.recorded.contains(&outcome.account_id)
+        {
+            return Ok(());
+        }
+        self.writer.record(outcome).map_err(std::io::Error::other)
+    }
+
+    fn end(&mut self, _summary: &RunSummary) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How a launch records its outcomes.
+enum JournalMode {
+    /// A new journal at this path.
+    New(PathBuf),
+    /// Appending to a journal being resumed, whose terminal accounts are these.
+    Resume(
+        PathBuf,
+        ResumeMarker,
+        std::collections::HashSet<rootsweep_core::AccountId>,
+    ),
 }
 
 fn discovery_error(error: DiscoveryError) -> CliError {
@@ -281,6 +433,7 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
     let changes = request.task.changes_accounts();
     // Everything that can be checked without AWS, first.
     let limit_settings = settings::limit_settings(&request.limits, &app.file)?;
+    let timeouts = settings::timeouts(&request.limits, &app.file)?;
     let run_settings = settings::run_settings(
         &request.limits,
         request.canary,
@@ -303,6 +456,27 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
             parent.display()
         )));
     }
+    if let Some(path) = &app.global.journal
+        && path.exists()
+    {
+        let task = Journal::read(path).map_or_else(
+            |_| "another".to_string(),
+            |journal| journal.header.task.to_string(),
+        );
+        return Err(CliError::usage(format!(
+            "{} already holds the journal of {} run: nothing was changed",
+            path.display(),
+            if task == "another" {
+                "another".to_string()
+            } else {
+                format!("a {task}")
+            }
+        ))
+        .hint(format!(
+            "resume it with `rootsweep resume {}`, or choose another --journal",
+            path.display()
+        )));
+    }
     if changes && !request.yes && !app.terminal.interactive() {
         return Err(CliError::usage(format!(
             "{kind} changes accounts and needs a confirmation, but stdin or stderr is not a terminal: nothing was changed"
@@ -318,7 +492,7 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
         CliError::usage("interrupted before any account was started: nothing was changed")
             .with_code(exit::INTERRUPTED)
     };
-    let aws = app.aws().await?;
+    let aws = app.aws(timeouts).await?;
     let limits = Limits::new(limit_settings).map_err(CliError::usage)?;
     let targets = tokio::select! {
         found = discover(&aws, &limits, &request.selector, |event| crate::output::log::log_event(&event)) => {
@@ -347,12 +521,92 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
     if targets.active_count() == 0 {
         app.note("no account to work on: every selected account is skipped");
     }
-    if changes && !request.yes {
-        confirm(app, kind, &targets, request.plan.as_ref())?;
+    let run_id = new_run_id();
+    let journal_path = app
+        .global
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_journal_directory(app).join(format!("{run_id}.jsonl")));
+    let recorded = RecordedRun::new(
+        &request.task,
+        request.plan.as_ref(),
+        limit_settings,
+        run_settings.clone(),
+    );
+    let launch_request = Launch {
+        task: request.task,
+        targets,
+        limits,
+        run_settings: RunSettings {
+            run_id: Some(run_id),
+            ..run_settings
+        },
+        yes: request.yes,
+        plan_out: request.plan_out,
+        plan: request.plan,
+        journal: JournalMode::New(journal_path),
+        recorded,
+        earlier: Vec::new(),
+    };
+    launch(app, aws, launch_request, cancel, interrupts).await
+}
+
+/// A run ready to start: its targets are resolved.
+struct Launch {
+    task: Task,
+    targets: Targets,
+    limits: Arc<Limits>,
+    run_settings: RunSettings,
+    yes: bool,
+    plan_out: Option<PathBuf>,
+    plan: Option<Plan>,
+    journal: JournalMode,
+    recorded: RecordedRun,
+    /// Statuses of accounts that ended in earlier runs (a resume).
+    earlier: Vec<Status>,
+}
+
+/// Confirms, opens the outputs and the journal, runs, and maps the exit code.
+async fn launch(
+    app: &App,
+    aws: Arc<AwsContext>,
+    launch: Launch,
+    cancel: CancelHandle,
+    interrupts: tokio::task::JoinHandle<()>,
+) -> CliResult<u8> {
+    let kind = launch.task.kind();
+    let targets = &launch.targets;
+    if launch.task.changes_accounts() && !launch.yes && targets.active_count() > 0 {
+        confirm(app, kind, targets, launch.plan.as_ref())?;
     }
     if cancel.is_stopping() {
-        return Err(interrupted());
+        return Err(CliError::usage(
+            "interrupted before any account was started: nothing was changed",
+        )
+        .with_code(exit::INTERRUPTED));
     }
+    let run_id = launch.run_settings.run_id.clone().unwrap_or_default();
+    let already = match &launch.journal {
+        JournalMode::Resume(_, _, recorded) => recorded.clone(),
+        JournalMode::New(_) => std::collections::HashSet::new(),
+    };
+    let journal = match &launch.journal {
+        JournalMode::New(path) => {
+            let options = serde_json::to_value(&launch.recorded)
+                .map_err(|error| CliError::usage(error.to_string()))?;
+            let header = JournalHeader::new(&run_id, kind, options, targets);
+            JournalWriter::create(path, &header)
+        }
+        JournalMode::Resume(path, marker, _) => JournalWriter::resume(path, marker),
+    }
+    .map_err(|error| {
+        CliError::usage(format!(
+            "cannot write the journal: {error}: nothing was changed"
+        ))
+        .hint("choose another --journal")
+    })?;
+    app.note(&format!("journal: {}", journal.path().display()));
+    let journal_path = journal.path().to_path_buf();
 
     let mut outputs = Outputs::new(Some(targets.organization.id.clone()));
     if app.progress() && targets.accounts.len() > 1 {
@@ -360,6 +614,14 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
             targets.accounts.len() as u64,
         ));
     }
+    // The journal first: an outcome is on disk before any other output sees it.
+    outputs.add(
+        format!("the journal {}", journal_path.display()),
+        Box::new(JournalSink {
+            writer: journal,
+            recorded: already,
+        }),
+    );
     outputs.add(
         "stdout",
         output::stdout_sink(
@@ -375,7 +637,7 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
             output::report_sink(path)?,
         );
     }
-    if let Some(path) = &request.plan_out {
+    if let Some(path) = &launch.plan_out {
         outputs.set_plan(PlanWriter {
             path: path.clone(),
             plan: Plan {
@@ -386,24 +648,16 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
                 run_id: String::new(),
                 organization_id: targets.organization.id.clone(),
                 task: kind,
-                kinds: match &request.task {
-                    Task::DeleteCredentials(options) => options.kinds.iter().copied().collect(),
-                    _ => Vec::new(),
-                },
-                regions: match &request.task {
-                    Task::UnlockSqsQueuePolicy(options) => options.regions.clone(),
-                    _ => Vec::new(),
-                },
+                kinds: launch.recorded.kinds.clone(),
+                regions: launch.recorded.regions.clone(),
                 accounts: Vec::new(),
             },
         });
     }
 
-    let runner = Runner::new(aws, Arc::clone(&limits), run_settings);
+    let runner = Runner::new(aws, Arc::clone(&launch.limits), launch.run_settings.clone());
     let summary = runner
-        .run(request.task, &targets, &cancel, |event| {
-            outputs.handle(event)
-        })
+        .run(launch.task, targets, &cancel, |event| outputs.handle(event))
         .await;
     interrupts.abort();
     if let Some(StopReason::OutputFailed { message }) = &summary.stopped {
@@ -411,7 +665,7 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
             "error: {message}: the run stopped starting accounts"
         ));
     }
-    if let Some(path) = &request.plan_out {
+    if let Some(path) = &launch.plan_out {
         let planned = summary.counts.get(Status::Planned);
         app.note(&format!(
             "wrote the plan for {planned} account{} to {}; carry it out with `rootsweep apply {}`",
@@ -420,7 +674,139 @@ pub(crate) async fn execute(app: &App, request: RunRequest) -> CliResult<u8> {
             path.display()
         ));
     }
-    Ok(exit_code(kind, &summary))
+    let code = exit_code(kind, &summary, &launch.earlier);
+    if summary.stopped.is_some() || summary.counts.get(Status::Failed) > 0 {
+        app.note(&format!(
+            "to finish the accounts left: rootsweep resume {}{}",
+            journal_path.display(),
+            if summary.counts.get(Status::Failed) > 0 {
+                " (add --retry-failed to work on failed ones again)"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(code)
+}
+
+/// `rootsweep resume JOURNAL`.
+pub(crate) async fn resume(app: &App, args: ResumeArgs) -> CliResult<u8> {
+    let path = args.journal_file;
+    let journal = Journal::read(&path).map_err(|error| {
+        CliError::usage(format!("cannot resume: {error}"))
+            .hint("give the journal path printed when the run started")
+    })?;
+    if journal.truncated_tail {
+        app.note(&format!(
+            "warning: the last line of {} was cut short (the run was killed while writing it); that account will be worked on again",
+            path.display()
+        ));
+    }
+    let recorded: RecordedRun =
+        serde_json::from_value(journal.header.options.clone()).map_err(|error| {
+            CliError::usage(format!(
+                "cannot resume: {} records options this rootsweep does not understand: {error}",
+                path.display()
+            ))
+        })?;
+    let task = recorded.task(journal.header.task);
+    let targets = journal.remaining(args.retry_failed);
+    // With --retry-failed, a redone account gets a new line that supersedes its failure.
+    let terminal: std::collections::HashSet<rootsweep_core::AccountId> = journal
+        .latest
+        .iter()
+        .filter(|(_, last)| {
+            last.status != Status::Cancelled && !(args.retry_failed && last.status.is_failure())
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    let earlier: Vec<Status> = targets
+        .accounts
+        .iter()
+        .filter_map(|target| match &target.skip {
+            Some(SkipReason::DoneEarlier { status }) => Some(*status),
+            _ => None,
+        })
+        .collect();
+    // Flags given now override what the journal recorded.
+    let limit_settings = if args.limits == LimitArgs::default() {
+        recorded.limits
+    } else {
+        settings::limit_settings(&args.limits, &app.file)?
+    };
+    let mut run_settings = recorded.run.clone();
+    if let Some(concurrency) = args.limits.concurrency {
+        run_settings.max_concurrency = concurrency;
+        run_settings.initial_concurrency = run_settings.initial_concurrency.min(concurrency);
+    }
+    for report in &app.global.report {
+        output::ReportFormat::from_path(report)?;
+    }
+    if task.changes_accounts() && !args.yes && !app.terminal.interactive() {
+        return Err(CliError::usage(format!(
+            "resuming {} changes accounts and needs a confirmation, but stdin or stderr is not a terminal: nothing was changed",
+            journal.header.task
+        ))
+        .hint("pass --yes to confirm without a prompt"));
+    }
+    let timeouts = settings::timeouts(&args.limits, &app.file)?;
+    let cancel = CancelHandle::new();
+    let interrupts = watch_interrupts(cancel.clone(), None);
+    let aws = app.aws(timeouts).await?;
+    // The same organization, or the journal's accounts mean nothing here.
+    let organization = aws
+        .organizations()
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|error| {
+            CliError::usage(format!(
+                "cannot read the organization: {}",
+                rootsweep_core::limits::classify(&error)
+            ))
+        })?;
+    let organization_id = organization
+        .organization()
+        .and_then(|o| o.id())
+        .unwrap_or_default();
+    if organization_id != journal.header.organization.id {
+        return Err(CliError::usage(format!(
+            "the journal is of organization {}, and these credentials reach {organization_id}: nothing was changed",
+            journal.header.organization.id
+        ))
+        .hint("resume with the credentials (profile) the run used"));
+    }
+    let done = earlier.len();
+    app.note(&format!(
+        "resuming run {} ({}): {} accounts left, {done} already done",
+        journal.header.run_id,
+        journal.header.task,
+        targets.active_count()
+    ));
+    let limits = Limits::new(limit_settings).map_err(CliError::usage)?;
+    let run_id = new_run_id();
+    let marker = ResumeMarker {
+        run_id: run_id.clone(),
+        created_at: rootsweep_now(),
+        rootsweep_version: env!("CARGO_PKG_VERSION").to_string(),
+        retry_failed: args.retry_failed,
+    };
+    let launch_request = Launch {
+        task,
+        targets,
+        limits,
+        run_settings: RunSettings {
+            run_id: Some(run_id),
+            ..run_settings
+        },
+        yes: args.yes,
+        plan_out: None,
+        plan: recorded.plan.clone(),
+        journal: JournalMode::Resume(path, marker, terminal),
+        recorded,
+        earlier,
+    };
+    launch(app, aws, launch_request, cancel, interrupts).await
 }
 
 /// Now, RFC 3339.
@@ -482,62 +868,59 @@ mod tests {
     }
 
     #[test]
-    fn exit_codes_follow_the_outcomes() {
+    fn a_resume_counts_what_ended_earlier() {
         use Status::*;
         assert_eq!(
-            exit_code(TaskKind::Audit, &summary(&[Compliant, Skipped], None)),
-            0
+            exit_code(
+                TaskKind::DeleteCredentials,
+                &summary(&[Remediated], None),
+                &[Failed]
+            ),
+            3
         );
         assert_eq!(
-            exit_code(TaskKind::Audit, &summary(&[Compliant, NonCompliant], None)),
+            exit_code(
+                TaskKind::Audit,
+                &summary(&[Compliant], None),
+                &[NonCompliant]
+            ),
             1
         );
         assert_eq!(
-            exit_code(TaskKind::Audit, &summary(&[NonCompliant, Denied], None)),
-            3
-        );
-        assert_eq!(
             exit_code(
                 TaskKind::DeleteCredentials,
-                &summary(&[Remediated, Failed], None)
+                &summary(&[Remediated], None),
+                &[Remediated]
             ),
-            3
-        );
-        assert_eq!(
-            exit_code(TaskKind::DeleteCredentials, &summary(&[Planned], None)),
             0
         );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_outcomes() {
+        use Status::*;
+        let code =
+            |task, statuses: &[Status], stopped| exit_code(task, &summary(statuses, stopped), &[]);
+        assert_eq!(code(TaskKind::Audit, &[Compliant, Skipped], None), 0);
+        assert_eq!(code(TaskKind::Audit, &[Compliant, NonCompliant], None), 1);
+        assert_eq!(code(TaskKind::Audit, &[NonCompliant, Denied], None), 3);
         assert_eq!(
-            exit_code(
-                TaskKind::DeleteCredentials,
-                &summary(
-                    &[Failed],
-                    Some(StopReason::Canary {
-                        canary: 1,
-                        failures: 1
-                    })
-                )
-            ),
-            4
-        );
-        assert_eq!(
-            exit_code(
-                TaskKind::Audit,
-                &summary(&[Cancelled], Some(StopReason::Interrupted))
-            ),
-            130
-        );
-        assert_eq!(
-            exit_code(
-                TaskKind::Audit,
-                &summary(
-                    &[Cancelled],
-                    Some(StopReason::OutputFailed {
-                        message: "x".into()
-                    })
-                )
-            ),
+            code(TaskKind::DeleteCredentials, &[Remediated, Failed], None),
             3
         );
+        assert_eq!(code(TaskKind::DeleteCredentials, &[Planned], None), 0);
+        let canary = Some(StopReason::Canary {
+            canary: 1,
+            failures: 1,
+        });
+        assert_eq!(code(TaskKind::DeleteCredentials, &[Failed], canary), 4);
+        assert_eq!(
+            code(TaskKind::Audit, &[Cancelled], Some(StopReason::Interrupted)),
+            130
+        );
+        let output = Some(StopReason::OutputFailed {
+            message: "x".into(),
+        });
+        assert_eq!(code(TaskKind::Audit, &[Cancelled], output), 3);
     }
 }

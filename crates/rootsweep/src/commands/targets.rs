@@ -29,7 +29,9 @@ pub(crate) async fn run(app: &App, args: &TargetsArgs) -> CliResult<u8> {
     // Protected accounts show as skipped: what a run that changes accounts would do.
     let selector = selector(&args.targets, &app.file, true)?;
     let limit_settings = settings::limit_settings(&args.limits, &app.file)?;
-    let aws = app.aws().await?;
+    let aws = app
+        .aws(settings::timeouts(&args.limits, &app.file)?)
+        .await?;
     let limits = Limits::new(limit_settings).map_err(CliError::usage)?;
     let targets = discover(&aws, &limits, &selector, |event| {
         crate::output::log::log_event(&event)

@@ -236,8 +236,14 @@ impl Outputs {
     }
 
     /// Hands one event to every output. An error stops the run from starting more accounts.
+    /// The sinks (the journal first) see an outcome before the logs do.
     pub(crate) fn handle(&mut self, event: &Event) -> Result<(), String> {
+        let result = self.dispatch(event);
         log::log_event(event);
+        result
+    }
+
+    fn dispatch(&mut self, event: &Event) -> Result<(), String> {
         match &event.kind {
             EventKind::RunStarted { run_id, task, .. } => {
                 let header = RunHeader {

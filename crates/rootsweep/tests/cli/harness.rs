@@ -161,3 +161,65 @@ pub(crate) fn org(accounts: usize) -> ScenarioSpec {
         ..ScenarioSpec::default()
     }
 }
+
+/// The outcome lines of a journal, all runs together.
+pub(crate) fn journal_outcomes(path: &Path) -> Vec<Value> {
+    read(path)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["type"] == "outcome")
+        .collect()
+}
+
+impl Harness {
+    /// Checks what every run must guarantee: one record per target on stdout, the journal and
+    /// a JSON Lines report agreeing with it, and no account reported remediated while the
+    /// emulator still holds a root credential for it.
+    pub(crate) fn check_run(&self, run: &Run, journal: &Path, report: &Path) {
+        let records = run.accounts();
+        let ids: std::collections::HashSet<&str> = records
+            .iter()
+            .filter_map(|r| r["account_id"].as_str())
+            .collect();
+        assert_eq!(ids.len(), records.len(), "one record per target");
+        assert_eq!(
+            records.len(),
+            self.scenario.accounts.len(),
+            "every account of the org"
+        );
+        let status_of = |records: &[Value]| -> std::collections::BTreeMap<String, String> {
+            records
+                .iter()
+                .map(|r| {
+                    (
+                        r["account_id"].as_str().unwrap_or_default().to_string(),
+                        r["status"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let stdout = status_of(&records);
+        let journaled = status_of(&journal_outcomes(journal));
+        assert_eq!(journaled, stdout, "the journal agrees with the output");
+        let reported: Vec<Value> = read(report)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["type"] == "account")
+            .collect();
+        assert_eq!(
+            status_of(&reported),
+            stdout,
+            "the report agrees with the output"
+        );
+        for (account, status) in &stdout {
+            if status == "remediated" {
+                let state = self.emulator.account(account).expect("account");
+                assert!(
+                    state.root.is_empty(),
+                    "{account} reported remediated but holds {:?}",
+                    state.root
+                );
+            }
+        }
+    }
+}

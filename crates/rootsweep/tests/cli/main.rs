@@ -4,5 +4,9 @@
 mod harness;
 
 mod commands;
+mod faults;
+mod journal;
+mod kill;
 mod outputs;
 mod safety;
+mod secrets;
