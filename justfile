@@ -35,6 +35,11 @@ ci:
 emulator *args:
     cargo run --release -p rootsweep-emulator -- "$@"
 
+# Org-scale benchmarks: release rootsweep against the release emulator (`just bench quick` for 1,000 accounts only).
+bench *args:
+    cargo build --release -p rootsweep -p rootsweep-emulator
+    cargo bench -p rootsweep-benches --bench org_scale -- "$@"
+
 # Measure the emulator's capacity (release build; figures go in docs/benchmarks.md).
 bench-emulator:
     cargo bench -p rootsweep-benches --bench emulator

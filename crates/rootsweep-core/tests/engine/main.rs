@@ -2,6 +2,7 @@
 
 mod fixture;
 
+mod calls;
 mod discovery;
 mod faults;
 mod runs;

@@ -1,0 +1,147 @@
+//! The fewest calls each task needs per account (documented in docs/benchmarks.md), asserted
+//! against every account's record and against the emulator's own counts.
+
+use rootsweep_core::{DeleteOptions, Status, Task, UnlockS3Options};
+use rootsweep_emulator::{AccountSpec, MfaKind, ScenarioSpec};
+
+use crate::fixture::Fixture;
+
+fn org() -> ScenarioSpec {
+    ScenarioSpec {
+        accounts: 150,
+        seed: 29,
+        scp_restricted_ous: 0,
+        access_key_share: 0.3,
+        signing_certificate_share: 0.1,
+        bucket_share: 0.4,
+        locked_bucket_share: 0.4,
+        ..ScenarioSpec::default()
+    }
+}
+
+/// AssumeRoot, GetAccountSummary, then one read per kind present (and one
+/// GetAccessKeyLastUsed per key).
+fn audit_calls(account: &AccountSpec) -> u32 {
+    let root = &account.root;
+    let count = |n: usize| u32::try_from(n).expect("small");
+    2 + u32::from(root.login_profile.as_ref().is_some_and(|p| p.password_set))
+        + if root.access_keys.is_empty() {
+            0
+        } else {
+            1 + count(root.access_keys.len())
+        }
+        + u32::from(!root.signing_certificates.is_empty())
+        + u32::from(!root.mfa_devices.is_empty())
+}
+
+/// AssumeRoot and the four listings; with anything to delete, one call per deletion (two for a
+/// virtual MFA device: deactivate, then delete) and the four listings again to verify.
+fn delete_calls(account: &AccountSpec) -> u32 {
+    let root = &account.root;
+    if root.is_empty() {
+        return 5;
+    }
+    let count = |n: usize| u32::try_from(n).expect("small");
+    let deletions = u32::from(root.login_profile.is_some())
+        + count(root.access_keys.len())
+        + count(root.signing_certificates.len())
+        + root
+            .mfa_devices
+            .iter()
+            .map(|device| {
+                if device.kind == MfaKind::Virtual {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum::<u32>();
+    5 + deletions + 4
+}
+
+/// AssumeRoot, ListBuckets, one GetBucketPolicy per bucket, one DeleteBucketPolicy per locked.
+fn unlock_calls(account: &AccountSpec) -> u32 {
+    let count = |n: usize| u32::try_from(n).expect("small");
+    let locked = account
+        .buckets
+        .iter()
+        .filter(|b| {
+            b.policy
+                .as_deref()
+                .is_some_and(|p| p.contains("DenyEveryone"))
+        })
+        .count();
+    2 + count(account.buckets.len()) + count(locked)
+}
+
+fn check(
+    fixture: &Fixture,
+    recording: &crate::fixture::Recording,
+    expected: fn(&AccountSpec) -> u32,
+) -> u64 {
+    let mut total = 0;
+    for outcome in recording.outcomes.values() {
+        let account = fixture
+            .scenario
+            .accounts
+            .iter()
+            .find(|a| a.id == outcome.account_id.as_str())
+            .expect("account");
+        if outcome.status == Status::Skipped {
+            assert_eq!(outcome.calls, 0);
+            continue;
+        }
+        assert_eq!(outcome.retries, 0, "a calm emulator needs no retry");
+        assert_eq!(
+            outcome.calls,
+            expected(account),
+            "{}: {:?}",
+            account.id,
+            account.root
+        );
+        total += u64::from(outcome.calls);
+    }
+    total
+}
+
+fn in_account_calls(fixture: &Fixture) -> u64 {
+    let stats = fixture.emulator.stats();
+    stats
+        .operations
+        .iter()
+        .filter(|(name, _)| !name.starts_with("organizations:"))
+        .map(|(_, op)| op.calls)
+        .sum()
+}
+
+#[tokio::test]
+async fn audit_makes_the_fewest_calls() {
+    let fixture = Fixture::new(org()).await;
+    let (_, recording) = fixture.run(Task::Audit).await;
+    let total = check(&fixture, &recording, audit_calls);
+    assert_eq!(
+        total,
+        in_account_calls(&fixture),
+        "the records add up to the emulator's counts"
+    );
+}
+
+#[tokio::test]
+async fn delete_makes_the_fewest_calls() {
+    let fixture = Fixture::new(org()).await;
+    let (_, recording) = fixture
+        .run(Task::DeleteCredentials(DeleteOptions::default()))
+        .await;
+    let total = check(&fixture, &recording, delete_calls);
+    assert_eq!(total, in_account_calls(&fixture));
+}
+
+#[tokio::test]
+async fn unlock_makes_the_fewest_calls() {
+    let fixture = Fixture::new(org()).await;
+    let (_, recording) = fixture
+        .run(Task::UnlockS3BucketPolicy(UnlockS3Options::default()))
+        .await;
+    let total = check(&fixture, &recording, unlock_calls);
+    assert_eq!(total, in_account_calls(&fixture));
+}
