@@ -142,38 +142,47 @@ fn still_present(deleted: &Inventory, after: &Inventory) -> Inventory {
     }
 }
 
-/// Records one deletion's result.
-fn settle(
-    actions: &mut Vec<Action>,
-    first_failure: &mut Option<ErrorRecord>,
-    action: &str,
-    target: Option<String>,
-    result: Result<(), CallFailure>,
-) {
-    let (result, error) = match result {
-        Ok(()) => (ActionResult::Done, None),
-        Err(failure) if failure.class() == ErrorClass::NotFound => {
-            (ActionResult::AlreadyGone, None)
-        }
-        Err(failure) => {
-            let record = failure.record();
-            if first_failure.is_none() {
-                *first_failure = Some(record.clone());
+/// The deletions made so far, and the first that failed.
+#[derive(Default)]
+struct Ledger {
+    actions: Vec<Action>,
+    first_failure: Option<ErrorRecord>,
+}
+
+impl Ledger {
+    /// Records one deletion's result; returns whether the credential is gone (deleted, or
+    /// already gone).
+    fn settle(
+        &mut self,
+        action: &str,
+        target: Option<&str>,
+        result: Result<(), CallFailure>,
+    ) -> bool {
+        let (result, error) = match result {
+            Ok(()) => (ActionResult::Done, None),
+            Err(failure) if failure.class() == ErrorClass::NotFound => {
+                (ActionResult::AlreadyGone, None)
             }
-            let result = if failure.class().is_denial() {
-                ActionResult::Denied
-            } else {
-                ActionResult::Failed
-            };
-            (result, Some(record))
-        }
-    };
-    actions.push(Action {
-        action: action.to_string(),
-        target,
-        result,
-        error,
-    });
+            Err(failure) => {
+                let record = failure.record();
+                self.first_failure.get_or_insert_with(|| record.clone());
+                let result = if failure.class().is_denial() {
+                    ActionResult::Denied
+                } else {
+                    ActionResult::Failed
+                };
+                (result, Some(record))
+            }
+        };
+        let gone = matches!(result, ActionResult::Done | ActionResult::AlreadyGone);
+        self.actions.push(Action {
+            action: action.to_string(),
+            target: target.map(str::to_string),
+            result,
+            error,
+        });
+        gone
+    }
 }
 
 pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -> TaskReport {
@@ -232,27 +241,19 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
         };
     }
 
-    let mut actions = Vec::new();
-    let mut first_failure = None;
+    let mut ledger = Ledger::default();
     if to_delete.password.is_some() {
         let result = context
             .iam("iam:DeleteLoginProfile", |iam| async move {
                 iam.delete_login_profile().send().await.map(drop)
             })
             .await;
-        settle(
-            &mut actions,
-            &mut first_failure,
-            "delete_login_profile",
-            None,
-            result,
-        );
+        ledger.settle("delete_login_profile", None, result);
     }
     for key in &to_delete.access_keys {
-        let id = key.id.clone();
         let result = context
             .iam("iam:DeleteAccessKey", |iam| {
-                let id = id.clone();
+                let id = key.id.clone();
                 async move {
                     iam.delete_access_key()
                         .access_key_id(id)
@@ -262,19 +263,12 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
                 }
             })
             .await;
-        settle(
-            &mut actions,
-            &mut first_failure,
-            "delete_access_key",
-            Some(key.id.clone()),
-            result,
-        );
+        ledger.settle("delete_access_key", Some(&key.id), result);
     }
     for certificate in &to_delete.signing_certificates {
-        let id = certificate.id.clone();
         let result = context
             .iam("iam:DeleteSigningCertificate", |iam| {
-                let id = id.clone();
+                let id = certificate.id.clone();
                 async move {
                     iam.delete_signing_certificate()
                         .certificate_id(id)
@@ -284,19 +278,13 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
                 }
             })
             .await;
-        settle(
-            &mut actions,
-            &mut first_failure,
-            "delete_signing_certificate",
-            Some(certificate.id.clone()),
-            result,
-        );
+        ledger.settle("delete_signing_certificate", Some(&certificate.id), result);
     }
     for device in &to_delete.mfa_devices {
-        let serial = device.serial.clone();
+        let serial = device.serial.as_str();
         let result = context
             .iam("iam:DeactivateMFADevice", |iam| {
-                let serial = serial.clone();
+                let serial = serial.to_string();
                 async move {
                     iam.deactivate_mfa_device()
                         .serial_number(serial)
@@ -306,17 +294,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
                 }
             })
             .await;
-        let deactivated = result.as_ref().is_ok()
-            || result
-                .as_ref()
-                .is_err_and(|f| f.class() == ErrorClass::NotFound);
-        settle(
-            &mut actions,
-            &mut first_failure,
-            "deactivate_mfa_device",
-            Some(device.serial.clone()),
-            result,
-        );
+        let deactivated = ledger.settle("deactivate_mfa_device", Some(serial), result);
         if device.kind != MfaKind::Virtual || !deactivated {
             continue;
         }
@@ -325,7 +303,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
         // ARN, which may deny deleting the device itself: then it is a warning, not a failure.
         let result = context
             .iam("iam:DeleteVirtualMFADevice", |iam| {
-                let serial = serial.clone();
+                let serial = serial.to_string();
                 async move {
                     iam.delete_virtual_mfa_device()
                         .serial_number(serial)
@@ -338,26 +316,23 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
         match result {
             Err(failure) if failure.class().is_denial() => {
                 details.warnings.push(format!(
-                    "virtual MFA device {} was deactivated, but deleting the device was denied ({}); it remains in the account, assigned to no one",
-                    device.serial, failure.detail
+                    "virtual MFA device {serial} was deactivated, but deleting the device was denied ({}); it remains in the account, assigned to no one",
+                    failure.detail
                 ));
-                actions.push(Action {
+                ledger.actions.push(Action {
                     action: "delete_virtual_mfa_device".to_string(),
-                    target: Some(device.serial.clone()),
+                    target: Some(serial.to_string()),
                     result: ActionResult::Denied,
                     error: Some(failure.record()),
                 });
             }
-            other => settle(
-                &mut actions,
-                &mut first_failure,
-                "delete_virtual_mfa_device",
-                Some(device.serial.clone()),
-                other,
-            ),
+            other => {
+                ledger.settle("delete_virtual_mfa_device", Some(serial), other);
+            }
         }
     }
-    details.actions = actions;
+    let first_failure = ledger.first_failure;
+    details.actions = ledger.actions;
 
     // Verify with fresh listings.
     let mut after = None;

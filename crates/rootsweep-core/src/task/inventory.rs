@@ -2,6 +2,10 @@
 //! page) into an [`Inventory`]. Audit and delete share it; delete reads again to verify.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::clock::format_datetime;
 use crate::limits::ErrorClass;
@@ -39,35 +43,27 @@ pub(crate) async fn read(
         }
     }
     if kinds.contains(&CredentialKind::AccessKeys) {
-        let mut marker: Option<String> = None;
-        loop {
-            let page = context
-                .iam("iam:ListAccessKeys", |iam| {
-                    let marker = marker.clone();
-                    async move { iam.list_access_keys().set_marker(marker).send().await }
-                })
-                .await?;
-            for key in page.access_key_metadata() {
-                let Some(id) = key.access_key_id() else {
-                    continue;
-                };
-                inventory.access_keys.push(AccessKeyInfo {
-                    id: id.to_string(),
-                    status: key.status().map(|status| status.as_str().to_string()),
-                    created: key.create_date().map(format_datetime),
-                    last_used: None,
-                    last_used_service: None,
-                    last_used_region: None,
-                });
-            }
-            marker = page
-                .marker()
-                .map(str::to_string)
-                .filter(|_| page.is_truncated());
-            if marker.is_none() {
-                break;
-            }
-        }
+        inventory.access_keys = list_all(
+            context,
+            "iam:ListAccessKeys",
+            |iam, marker| async move { iam.list_access_keys().set_marker(marker).send().await },
+            |page, items| {
+                items.extend(page.access_key_metadata().iter().filter_map(|key| {
+                    Some(AccessKeyInfo {
+                        id: key.access_key_id()?.to_string(),
+                        status: key.status().map(|status| status.as_str().to_string()),
+                        created: key.create_date().map(format_datetime),
+                        last_used: None,
+                        last_used_service: None,
+                        last_used_region: None,
+                    })
+                }));
+                page.marker()
+                    .map(str::to_string)
+                    .filter(|_| page.is_truncated())
+            },
+        )
+        .await?;
         if last_used {
             for key in &mut inventory.access_keys {
                 let id = key.id.clone();
@@ -93,60 +89,73 @@ pub(crate) async fn read(
         }
     }
     if kinds.contains(&CredentialKind::SigningCertificates) {
-        let mut marker: Option<String> = None;
-        loop {
-            let page = context
-                .iam("iam:ListSigningCertificates", |iam| {
-                    let marker = marker.clone();
-                    async move {
-                        iam.list_signing_certificates()
-                            .set_marker(marker)
-                            .send()
-                            .await
+        inventory.signing_certificates = list_all(
+            context,
+            "iam:ListSigningCertificates",
+            |iam, marker| async move {
+                iam.list_signing_certificates()
+                    .set_marker(marker)
+                    .send()
+                    .await
+            },
+            |page, items| {
+                items.extend(page.certificates().iter().map(|certificate| {
+                    SigningCertificateInfo {
+                        id: certificate.certificate_id().to_string(),
+                        status: Some(certificate.status().as_str().to_string()),
+                        uploaded: certificate.upload_date().map(format_datetime),
                     }
-                })
-                .await?;
-            for certificate in page.certificates() {
-                inventory.signing_certificates.push(SigningCertificateInfo {
-                    id: certificate.certificate_id().to_string(),
-                    status: Some(certificate.status().as_str().to_string()),
-                    uploaded: certificate.upload_date().map(format_datetime),
-                });
-            }
-            marker = page
-                .marker()
-                .map(str::to_string)
-                .filter(|_| page.is_truncated());
-            if marker.is_none() {
-                break;
-            }
-        }
+                }));
+                page.marker()
+                    .map(str::to_string)
+                    .filter(|_| page.is_truncated())
+            },
+        )
+        .await?;
     }
     if kinds.contains(&CredentialKind::MfaDevices) {
-        let mut marker: Option<String> = None;
-        loop {
-            let page = context
-                .iam("iam:ListMFADevices", |iam| {
-                    let marker = marker.clone();
-                    async move { iam.list_mfa_devices().set_marker(marker).send().await }
-                })
-                .await?;
-            for device in page.mfa_devices() {
-                let serial = device.serial_number().to_string();
-                inventory.mfa_devices.push(MfaDeviceInfo {
-                    kind: MfaKind::from_serial(&serial),
-                    serial,
+        inventory.mfa_devices = list_all(
+            context,
+            "iam:ListMFADevices",
+            |iam, marker| async move { iam.list_mfa_devices().set_marker(marker).send().await },
+            |page, items| {
+                items.extend(page.mfa_devices().iter().map(|device| MfaDeviceInfo {
+                    kind: MfaKind::from_serial(device.serial_number()),
+                    serial: device.serial_number().to_string(),
                     enabled: Some(format_datetime(device.enable_date())),
-                });
-            }
-            marker = page
-                .marker()
-                .map(str::to_string)
-                .filter(|_| page.is_truncated());
-            if marker.is_none() {
-                break;
-            }
-        }
+                }));
+                page.marker()
+                    .map(str::to_string)
+                    .filter(|_| page.is_truncated())
+            },
+        )
+        .await?;
     }
     Ok(inventory)
+}
+
+/// Every page of an IAM list operation: `request` makes one call from a marker, `collect`
+/// takes the page's items and returns the next marker (none when the list is complete).
+async fn list_all<T, O, E, F, Fut>(
+    context: &mut AccountContext,
+    operation: &str,
+    request: F,
+    mut collect: impl FnMut(&O, &mut Vec<T>) -> Option<String>,
+) -> Result<Vec<T>, CallFailure>
+where
+    F: Fn(aws_sdk_iam::Client, Option<String>) -> Fut,
+    Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut items = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = context
+            .iam(operation, |iam| request(iam, marker.clone()))
+            .await?;
+        marker = collect(&page, &mut items);
+        if marker.is_none() {
+            return Ok(items);
+        }
+    }
 }

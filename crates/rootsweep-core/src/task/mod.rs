@@ -167,6 +167,21 @@ pub(crate) async fn run(task: &Task, context: &mut AccountContext) -> TaskReport
     result.unwrap_or_else(|failure| TaskReport::from_failure(&failure, None))
 }
 
+/// Marks a bucket or queue as failed (or denied) and keeps the first failure for the report.
+pub(crate) fn record_failure(
+    record: &mut crate::outcome::PolicyUnlock,
+    failure: CallFailure,
+    first_failure: &mut Option<CallFailure>,
+) {
+    record.result = if failure.class().is_denial() {
+        crate::outcome::UnlockResult::Denied
+    } else {
+        crate::outcome::UnlockResult::Failed
+    };
+    record.error = Some(failure.record());
+    first_failure.get_or_insert(failure);
+}
+
 /// The report of an unlock, from what happened to each bucket or queue.
 pub(crate) fn unlock_report(
     details: crate::outcome::UnlockDetails,

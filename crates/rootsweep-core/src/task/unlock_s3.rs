@@ -126,13 +126,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockS3Options)
             Err(failure) if failure.class() == ErrorClass::NotFound => None,
             Err(failure) => {
                 let mut record = unlock_record(&bucket, &region, None, false, UnlockResult::Failed);
-                record.result = if failure.class().is_denial() {
-                    UnlockResult::Denied
-                } else {
-                    UnlockResult::Failed
-                };
-                record.error = Some(failure.record());
-                first_failure.get_or_insert(failure);
+                super::record_failure(&mut record, failure, &mut first_failure);
                 details.resources.push(record);
                 continue;
             }
@@ -197,13 +191,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockS3Options)
             UnlockResult::Removed,
         );
         if let Err(failure) = deleted {
-            record.result = if failure.class().is_denial() {
-                UnlockResult::Denied
-            } else {
-                UnlockResult::Failed
-            };
-            record.error = Some(failure.record());
-            first_failure.get_or_insert(failure);
+            super::record_failure(&mut record, failure, &mut first_failure);
         }
         details.resources.push(record);
     }

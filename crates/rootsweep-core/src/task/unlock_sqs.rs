@@ -179,13 +179,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockSqsOptions
                 continue;
             }
             Err(failure) => {
-                record.result = if failure.class().is_denial() {
-                    UnlockResult::Denied
-                } else {
-                    UnlockResult::Failed
-                };
-                record.error = Some(failure.record());
-                first_failure.get_or_insert(failure);
+                super::record_failure(&mut record, failure, &mut first_failure);
                 details.resources.push(record);
                 continue;
             }
@@ -234,13 +228,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &UnlockSqsOptions
             .await;
         record.result = UnlockResult::Removed;
         if let Err(failure) = removed {
-            record.result = if failure.class().is_denial() {
-                UnlockResult::Denied
-            } else {
-                UnlockResult::Failed
-            };
-            record.error = Some(failure.record());
-            first_failure.get_or_insert(failure);
+            super::record_failure(&mut record, failure, &mut first_failure);
         }
         details.resources.push(record);
     }
