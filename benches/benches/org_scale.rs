@@ -275,6 +275,58 @@ fn operation_counts(stats: &Value) -> BTreeMap<String, (u64, u64, u64)> {
         .unwrap_or_default()
 }
 
+/// The mean of the emulator's log-normal latency (median and 99th percentile given):
+/// `median * exp(sigma^2 / 2)`, with `sigma = ln(p99 / median) / 2.326`.
+fn mean_latency_seconds(profile: &Profile) -> f64 {
+    let sigma = (profile.p99_ms / profile.median_ms).ln() / 2.326;
+    profile.median_ms * (sigma * sigma / 2.0).exp() / 1000.0
+}
+
+/// The longest chain of Organizations calls that discovery must make one after another:
+/// DescribeOrganization, ListRoots, then down the tree, where a parent's child OUs must be
+/// listed (every page, 20 to a page) before the child's own listings can start, and the
+/// deepest parent's OU or account listing ends the chain.
+fn discovery_chain(scenario: &Value) -> usize {
+    let empty = Vec::new();
+    let units = scenario["organizational_units"]
+        .as_array()
+        .unwrap_or(&empty);
+    let accounts = scenario["accounts"].as_array().unwrap_or(&empty);
+    let root = scenario["root_id"].as_str().unwrap_or_default();
+    let mut parent_of: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut children: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut members: BTreeMap<&str, usize> = BTreeMap::new();
+    for unit in units {
+        let (id, parent) = (
+            unit["id"].as_str().unwrap_or_default(),
+            unit["parent_id"].as_str().unwrap_or_default(),
+        );
+        parent_of.insert(id, parent);
+        *children.entry(parent).or_default() += 1;
+    }
+    for account in accounts {
+        *members
+            .entry(account["parent_id"].as_str().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let pages = |count: usize| count.div_ceil(20).max(1);
+    let parents = std::iter::once(root).chain(parent_of.keys().copied());
+    let longest = parents
+        .map(|parent| {
+            let mut chain = pages(children.get(parent).copied().unwrap_or(0))
+                .max(pages(members.get(parent).copied().unwrap_or(0)));
+            let mut current = parent;
+            while let Some(ancestor) = parent_of.get(current).copied() {
+                chain += pages(children.get(ancestor).copied().unwrap_or(0));
+                current = ancestor;
+            }
+            chain
+        })
+        .max()
+        .unwrap_or(1);
+    2 + longest
+}
+
 fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path) -> Measurement {
     let emulator = start_emulator(directory, profile, accounts);
     let journal = directory.join(format!("{task}-{}-{accounts}.jsonl", profile.name));
@@ -321,9 +373,10 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
     let counts = operation_counts(&stats);
 
     // The lower bound the quotas and latency imply for the calls this run had to make:
-    // discovery (Organizations calls at the Organizations quota), then AssumeRoot (every call
-    // that used a token, at the AssumeRoot quota, less the bucket's one-second burst), then the
-    // last account's own calls one after another at the median latency (or its IAM quota).
+    // discovery (Organizations calls at the Organizations quota, or the chain of calls that
+    // depend on each other at the mean latency, whichever is longer), then AssumeRoot (every
+    // call that used a token, at the AssumeRoot quota, less the bucket's one-second burst), then
+    // the last account's own calls one after another at the mean latency (or its IAM quota).
     let tokens = |prefix: &str| -> u64 {
         counts
             .iter()
@@ -341,12 +394,16 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
         .sum::<usize>()
         .max(1);
     let per_account = in_account / worked as f64;
-    let tail = (per_account * profile.median_ms / 1000.0)
+    // A chain of calls that wait for each other takes, on average, the mean latency per call.
+    let mean_latency = mean_latency_seconds(profile);
+    let tail = (per_account * mean_latency)
         .max((per_account - profile.iam_per_account).max(0.0) / profile.iam_per_account)
-        + profile.median_ms / 1000.0;
-    let bound = ((organizations - profile.organizations).max(0.0) / profile.organizations)
-        + ((assume_roots - profile.assume_root).max(0.0) / profile.assume_root)
-        + tail;
+        + mean_latency;
+    let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
+    let discovery = ((organizations - profile.organizations).max(0.0) / profile.organizations)
+        .max(discovery_chain(&scenario) as f64 * mean_latency);
+    let bound =
+        discovery + ((assume_roots - profile.assume_root).max(0.0) / profile.assume_root) + tail;
     let all_calls: u64 = counts.values().map(|(calls, _, _)| calls).sum();
     let throttled: u64 = counts.values().map(|(_, throttled, _)| throttled).sum();
     let not_well = statuses.get("failed").copied().unwrap_or(0)

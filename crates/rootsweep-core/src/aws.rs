@@ -9,6 +9,9 @@ use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 
 /// Why the AWS configuration cannot be used.
@@ -45,6 +48,27 @@ impl Default for Timeouts {
     }
 }
 
+/// One HTTPS client for every SDK client of a run, built as the SDK builds its default (rustls
+/// with aws-lc, proxies from the environment). Without it each client made from a configuration
+/// that names no HTTP client gets a new one of its own: per member account, its own connection
+/// pool, TLS handshakes and copy of the trusted certificates, which cost about 200 KiB and a
+/// connection per account in flight. (`build_with_connector_fn` is how the SDK builds its own
+/// default; it is hidden from the crate's docs, so an SDK update may move it: the build would
+/// break, not behave differently.)
+fn shared_https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::Connector::builder().tls_provider(
+            tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc),
+        );
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 /// The SDK configuration and the clients made from it.
 #[derive(Debug, Clone)]
 pub struct AwsContext {
@@ -70,8 +94,10 @@ impl AwsContext {
         if config.credentials_provider().is_none() {
             return Err(SetupError::MissingCredentials);
         }
+        let http_client = config.http_client().unwrap_or_else(shared_https_client);
         let config = config
             .to_builder()
+            .http_client(http_client)
             // One retry layer: the engine's. The SDK makes exactly one attempt.
             .retry_config(RetryConfig::disabled())
             .timeout_config(

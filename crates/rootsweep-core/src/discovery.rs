@@ -6,8 +6,11 @@
 //! organization is an error, not an empty selection.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
 
+use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -20,8 +23,9 @@ use crate::limits::ErrorClass;
 use crate::outcome::{ErrorRecord, SkipReason};
 use crate::session::{CallCount, CallFailure, Limits, call_shared};
 
-/// How many parents are listed at once while walking the OU tree.
-const WALK_CONCURRENCY: usize = 4;
+/// How many listings (a parent's child OUs, or its accounts) run at once while walking the OU
+/// tree. The Organizations budget paces them; this only bounds what waits for it.
+const WALK_CONCURRENCY: usize = 8;
 
 /// Which accounts a run targets. Empty lists mean "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,11 +156,25 @@ impl From<CallFailure> for DiscoveryError {
     }
 }
 
-/// What the walk learned about one parent.
-struct Listing {
-    parent: String,
-    units: Vec<(String, String)>,
-    accounts: Vec<aws_sdk_organizations::types::Account>,
+/// One listing of the tree walk. A parent's child OUs and its accounts are listed apart, so
+/// that a child's own listings start as soon as the parent's OUs are known: the walk's longest
+/// chain of dependent calls is the tree's depth plus the pages of one parent, not the sum of
+/// every ancestor's pages.
+enum Listing {
+    Units(String),
+    Accounts(String),
+}
+
+/// What one listing returned.
+enum Listed {
+    Units {
+        parent: String,
+        units: Vec<(String, String)>,
+    },
+    Accounts {
+        parent: String,
+        accounts: Vec<aws_sdk_organizations::types::Account>,
+    },
 }
 
 struct Walker<'a> {
@@ -166,73 +184,97 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    async fn list_parent(
+    /// Every page of one Organizations listing, paced and retried.
+    async fn pages<Page, E, F, Fut>(
         &self,
-        parent: String,
+        operation: &str,
+        account: Option<&AccountId>,
         count: &mut CallCount,
-    ) -> Result<Listing, CallFailure> {
-        let organizations = self.aws.organizations();
-        let mut units = Vec::new();
+        fetch: F,
+        next_token: fn(&Page) -> Option<&str>,
+    ) -> Result<Vec<Page>, CallFailure>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: Future<Output = Result<Page, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut pages = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let page = call_shared(
                 self.limits,
                 &self.limits.organizations,
                 &self.events,
-                None,
-                "organizations:ListOrganizationalUnitsForParent",
+                account,
+                operation,
                 count,
-                || {
-                    organizations
-                        .list_organizational_units_for_parent()
-                        .parent_id(&parent)
-                        .max_results(20)
-                        .set_next_token(token.clone())
-                        .send()
-                },
+                || fetch(token.clone()),
             )
             .await?;
-            for unit in page.organizational_units() {
-                if let Some(id) = unit.id() {
-                    units.push((id.to_string(), unit.name().unwrap_or(id).to_string()));
-                }
-            }
             // An empty page does not mean the end: only a missing NextToken does.
-            token = page.next_token().map(str::to_string);
+            token = next_token(&page).map(str::to_string);
+            pages.push(page);
             if token.is_none() {
-                break;
+                return Ok(pages);
             }
         }
-        let mut accounts = Vec::new();
-        loop {
-            let page = call_shared(
-                self.limits,
-                &self.limits.organizations,
-                &self.events,
-                None,
-                "organizations:ListAccountsForParent",
-                count,
-                || {
-                    organizations
-                        .list_accounts_for_parent()
-                        .parent_id(&parent)
-                        .max_results(20)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-            accounts.extend(page.accounts().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
+    }
+
+    async fn list(&self, listing: Listing, count: &mut CallCount) -> Result<Listed, CallFailure> {
+        let organizations = self.aws.organizations();
+        match listing {
+            Listing::Units(parent) => {
+                let pages = self
+                    .pages(
+                        "organizations:ListOrganizationalUnitsForParent",
+                        None,
+                        count,
+                        |token| {
+                            organizations
+                                .list_organizational_units_for_parent()
+                                .parent_id(&parent)
+                                .max_results(20)
+                                .set_next_token(token)
+                                .send()
+                        },
+                        |page| page.next_token(),
+                    )
+                    .await?;
+                let units = pages
+                    .iter()
+                    .flat_map(|page| page.organizational_units())
+                    .filter_map(|unit| {
+                        let id = unit.id()?;
+                        Some((id.to_string(), unit.name().unwrap_or(id).to_string()))
+                    })
+                    .collect();
+                Ok(Listed::Units { parent, units })
+            }
+            Listing::Accounts(parent) => {
+                let pages = self
+                    .pages(
+                        "organizations:ListAccountsForParent",
+                        None,
+                        count,
+                        |token| {
+                            organizations
+                                .list_accounts_for_parent()
+                                .parent_id(&parent)
+                                .max_results(20)
+                                .set_next_token(token)
+                                .send()
+                        },
+                        |page| page.next_token(),
+                    )
+                    .await?;
+                let accounts = pages
+                    .iter()
+                    .flat_map(|page| page.accounts())
+                    .cloned()
+                    .collect();
+                Ok(Listed::Accounts { parent, accounts })
             }
         }
-        Ok(Listing {
-            parent,
-            units,
-            accounts,
-        })
     }
 
     async fn tags(
@@ -241,33 +283,26 @@ impl Walker<'_> {
         count: &mut CallCount,
     ) -> Result<HashMap<String, String>, CallFailure> {
         let organizations = self.aws.organizations();
-        let mut tags = HashMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = call_shared(
-                self.limits,
-                &self.limits.organizations,
-                &self.events,
-                Some(account),
+        let pages = self
+            .pages(
                 "organizations:ListTagsForResource",
+                Some(account),
                 count,
-                || {
+                |token| {
                     organizations
                         .list_tags_for_resource()
                         .resource_id(account.as_str())
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send()
                 },
+                |page| page.next_token(),
             )
             .await?;
-            for tag in page.tags() {
-                tags.insert(tag.key().to_string(), tag.value().to_string());
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(tags);
-            }
-        }
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.tags())
+            .map(|tag| (tag.key().to_string(), tag.value().to_string()))
+            .collect())
     }
 }
 
@@ -376,38 +411,49 @@ pub async fn discover(
         },
     );
     let mut raw_accounts: Vec<(String, aws_sdk_organizations::types::Account)> = Vec::new();
-    let mut queue: VecDeque<String> = VecDeque::from([root_id.clone()]);
+    let mut queue: VecDeque<Listing> = VecDeque::from([
+        Listing::Units(root_id.clone()),
+        Listing::Accounts(root_id.clone()),
+    ]);
     let mut in_flight = FuturesUnordered::new();
     loop {
         while in_flight.len() < WALK_CONCURRENCY
-            && let Some(parent) = queue.pop_front()
+            && let Some(listing) = queue.pop_front()
         {
             let walker = &walker;
             in_flight.push(async move {
                 let mut count = CallCount::default();
-                let listing = walker.list_parent(parent, &mut count).await;
-                (listing, count)
+                let listed = walker.list(listing, &mut count).await;
+                (listed, count)
             });
         }
-        let Some((listing, listing_count)) = in_flight.next().await else {
+        let Some((listed, listing_count)) = in_flight.next().await else {
             break;
         };
         drain(&mut receiver, started, &mut on_event);
         count.calls += listing_count.calls;
         count.retries += listing_count.retries;
-        let listing = listing?;
-        for (id, name) in listing.units {
-            queue.push_back(id.clone());
-            nodes.insert(
-                id,
-                Node {
-                    name,
-                    parent: Some(listing.parent.clone()),
-                },
-            );
-        }
-        for account in listing.accounts {
-            raw_accounts.push((listing.parent.clone(), account));
+        match listed? {
+            Listed::Units { parent, units } => {
+                for (id, name) in units {
+                    queue.push_back(Listing::Units(id.clone()));
+                    queue.push_back(Listing::Accounts(id.clone()));
+                    nodes.insert(
+                        id,
+                        Node {
+                            name,
+                            parent: Some(parent.clone()),
+                        },
+                    );
+                }
+            }
+            Listed::Accounts { parent, accounts } => {
+                raw_accounts.extend(
+                    accounts
+                        .into_iter()
+                        .map(|account| (parent.clone(), account)),
+                );
+            }
         }
     }
     drop(in_flight);

@@ -9,10 +9,12 @@
 //!   scheduling: natural backpressure), and an account's retries come before its outcome;
 //! - a failing account is an outcome, never an error of the run.
 //!
-//! Concurrency starts at [`RunSettings::initial_concurrency`] and grows by one with every
-//! account that ends well, up to [`RunSettings::max_concurrency`]: a run that fails from the
-//! start has little in flight when it stops. Rates, not concurrency, keep calls within AWS's
-//! quotas.
+//! Concurrency starts at [`RunSettings::initial_concurrency`] and grows by a quarter with every
+//! account that ends well while no account is waiting for an AssumeRoot permit, up to
+//! [`RunSettings::max_concurrency`]. So a run that fails from the start has little in flight
+//! when it stops, and once accounts queue for AssumeRoot (the budget, not the number of accounts
+//! in flight, sets the pace) no more are started than keep that budget busy: each account in
+//! flight costs memory. Rates, not concurrency, keep calls within AWS's quotas.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -106,7 +108,7 @@ impl Default for RunSettings {
     fn default() -> Self {
         Self {
             max_concurrency: 512,
-            initial_concurrency: 16,
+            initial_concurrency: 32,
             canary: None,
             max_failures: None,
             run_id: None,
@@ -374,8 +376,8 @@ impl Runner {
             .canary
             .map(|size| size.min(targets.active_count()));
         let mut canary_passed = canary.is_none_or(|size| size == 0);
-        let (mut scheduled, mut started_finished, mut successes, mut failures) =
-            (0usize, 0usize, 0usize, 0usize);
+        let (mut scheduled, mut started_finished, mut failures) = (0usize, 0usize, 0usize);
+        let mut concurrency = self.settings.initial_concurrency.clamp(1, max_concurrency);
         let active_total = targets.active_count();
         let mut aborted = false;
 
@@ -391,8 +393,7 @@ impl Runner {
             } else if level == CancelLevel::Stop {
                 dispatch.stop(StopReason::Interrupted);
             }
-            let limit = (self.settings.initial_concurrency.max(1) + successes).min(max_concurrency);
-            while dispatch.stopped.is_none() && in_flight.len() < limit {
+            while dispatch.stopped.is_none() && in_flight.len() < concurrency {
                 if !canary_passed && canary.is_some_and(|size| scheduled >= size) {
                     break;
                 }
@@ -451,8 +452,9 @@ impl Runner {
                     started_finished += 1;
                     if outcome.status.is_failure() {
                         failures += 1;
-                    } else if outcome.status.is_success() {
-                        successes += 1;
+                    } else if outcome.status.is_success() && self.limits.assume_root_waiting() == 0 {
+                        // Nobody queues for AssumeRoot: more accounts in flight would go faster.
+                        concurrency = (concurrency + concurrency.div_ceil(4)).min(max_concurrency);
                     }
                     dispatch.finish(outcome);
                     if let Some(size) = canary

@@ -24,7 +24,8 @@ use crate::aws::AwsContext;
 use crate::event::EventKind;
 use crate::limits::rate::{AccountBudget, RateChange};
 use crate::limits::{
-    AccountBudgets, AdaptiveLimiter, ErrorClass, FailureDetail, RateSettings, RetryPolicy, classify,
+    AccountBudgets, AdaptiveLimiter, Attempts, ErrorClass, FailureDetail, RateSettings,
+    RetryPolicy, classify,
 };
 use crate::outcome::{ErrorRecord, TaskPolicy};
 
@@ -56,8 +57,8 @@ pub struct LimitSettings {
 impl Default for LimitSettings {
     fn default() -> Self {
         Self {
-            assume_root: RateSettings::adaptive(50.0, 5_000.0),
-            organizations: RateSettings::adaptive(10.0, 200.0),
+            assume_root: RateSettings::adaptive(100.0, 5_000.0),
+            organizations: RateSettings::adaptive(40.0, 200.0),
             iam_per_account: RateSettings::adaptive(20.0, 500.0),
             s3_per_account: RateSettings::adaptive(20.0, 500.0),
             sqs_per_account: RateSettings::adaptive(20.0, 500.0),
@@ -74,10 +75,7 @@ impl LimitSettings {
         self.iam_per_account.validate("IAM rate per account")?;
         self.s3_per_account.validate("S3 rate per account")?;
         self.sqs_per_account.validate("SQS rate per account")?;
-        if self.retry.max_attempts == 0 {
-            return Err("retry attempts must be at least 1".to_string());
-        }
-        Ok(())
+        self.retry.validate()
     }
 }
 
@@ -130,6 +128,11 @@ impl Limits {
     /// The current AssumeRoot rate.
     pub fn assume_root_rate(&self) -> f64 {
         self.assume_root.rate()
+    }
+
+    /// Accounts waiting for an AssumeRoot permit right now.
+    pub fn assume_root_waiting(&self) -> usize {
+        self.assume_root.waiting()
     }
 
     fn count(&self, class: Option<ErrorClass>) {
@@ -192,10 +195,13 @@ where
     E: ProvideErrorMetadata + Error + 'static,
 {
     let mut rng = fastrand::Rng::new();
-    let mut attempt = 0;
+    let mut attempts = Attempts::default();
     loop {
-        attempt += 1;
-        limiter.acquire().await;
+        if attempts.failed() == 0 {
+            limiter.acquire().await;
+        } else {
+            limiter.acquire_retry().await;
+        }
         count.calls += 1;
         let result = request().await;
         let error = match result {
@@ -213,20 +219,22 @@ where
             limiter.name(),
             limiter.record(detail.class == ErrorClass::Throttled),
         );
-        if !detail.class.is_retryable() || attempt >= limits.retry.max_attempts {
+        let Some(delay) = limits
+            .retry
+            .next_delay(&mut attempts, detail.class, &mut rng)
+        else {
             return Err(CallFailure {
                 operation: operation.to_string(),
                 detail,
-                attempts: attempt,
+                attempts: attempts.failed(),
             });
-        }
-        let delay = limits.retry.backoff(attempt, &mut rng);
+        };
         count.retries += 1;
         limits.retries.fetch_add(1, Ordering::Relaxed);
         let _ = events.send(EventKind::CallRetrying {
             account_id: account.cloned(),
             operation: operation.to_string(),
-            attempt,
+            attempt: attempts.failed(),
             delay,
             failure: detail,
         });
@@ -460,10 +468,9 @@ impl AccountContext {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + Error + 'static,
     {
-        let mut attempt = 0;
+        let mut attempts = Attempts::default();
         let mut refreshes = 0;
         loop {
-            attempt += 1;
             let client = self.client::<C>(region).await?;
             self.budget(C::SERVICE).acquire().await;
             self.count.calls += 1;
@@ -490,23 +497,27 @@ impl AccountContext {
                     self.session = None;
                     Duration::ZERO
                 }
-                class if class.is_retryable() && attempt < self.limits.retry.max_attempts => {
-                    self.limits.retry.backoff(attempt, &mut self.rng)
-                }
-                _ => {
-                    return Err(CallFailure {
-                        operation: operation.to_string(),
-                        detail,
-                        attempts: attempt,
-                    });
-                }
+                class => match self
+                    .limits
+                    .retry
+                    .next_delay(&mut attempts, class, &mut self.rng)
+                {
+                    Some(delay) => delay,
+                    None => {
+                        return Err(CallFailure {
+                            operation: operation.to_string(),
+                            detail,
+                            attempts: attempts.failed() + refreshes,
+                        });
+                    }
+                },
             };
             self.count.retries += 1;
             self.limits.retries.fetch_add(1, Ordering::Relaxed);
             let _ = self.events.send(EventKind::CallRetrying {
                 account_id: Some(self.account_id.clone()),
                 operation: operation.to_string(),
-                attempt,
+                attempt: attempts.failed() + refreshes,
                 delay,
                 failure: detail,
             });

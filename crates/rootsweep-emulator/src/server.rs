@@ -121,6 +121,7 @@ impl Emulator {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let _ = stream.set_nodelay(true);
+                        lock(&server_shared.world).stats.connections += 1;
                         let shared = Arc::clone(&server_shared);
                         let mut connection_stopped = stopped.clone();
                         tokio::spawn(async move {

@@ -93,6 +93,8 @@ pub struct Mutation {
 /// Everything the admin endpoint counts.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Stats {
+    /// TCP connections accepted (clients that share a connection pool open few).
+    pub connections: u64,
     /// Requests received, all services.
     pub requests: u64,
     /// Counters keyed `service:Operation`.

@@ -250,7 +250,9 @@ pub(crate) struct LimitArgs {
     )]
     pub(crate) call_timeout: Option<f64>,
 
-    /// Attempts per AWS call, the first included [default: 10].
+    /// Attempts per AWS call that fails transiently (timeout, 5xx, dropped connection), the
+    /// first included [default: 10]. Throttled calls get `throttled_attempts` (settings file,
+    /// default 30).
     #[arg(
         long,
         env = "ROOTSWEEP_ATTEMPTS",

@@ -39,8 +39,10 @@ pub(crate) struct FileSettings {
     pub(crate) organizations_rate: Option<f64>,
     /// Hold rates at their ceilings instead of adapting.
     pub(crate) fixed_rates: Option<bool>,
-    /// Attempts per AWS call.
+    /// Attempts per AWS call that fails transiently.
     pub(crate) attempts: Option<u32>,
+    /// Attempts per AWS call that AWS throttles.
+    pub(crate) throttled_attempts: Option<u32>,
     /// Seconds before one attempt of an AWS call gives up.
     pub(crate) call_timeout: Option<f64>,
     /// Regions for SQS searches.
@@ -169,6 +171,14 @@ pub(crate) fn limit_settings(flags: &LimitArgs, file: &FileSettings) -> CliResul
     if attempts == 0 {
         return Err(CliError::usage("--attempts must be at least 1"));
     }
+    let throttled_attempts = file
+        .throttled_attempts
+        .unwrap_or(defaults.retry.throttled_attempts);
+    if throttled_attempts == 0 {
+        return Err(CliError::usage(
+            "throttled_attempts in the settings file must be at least 1",
+        ));
+    }
     let iam = budget(
         defaults.iam_per_account,
         flags.iam_rate.or(file.iam_rate),
@@ -194,6 +204,7 @@ pub(crate) fn limit_settings(flags: &LimitArgs, file: &FileSettings) -> CliResul
         sqs_per_account: iam,
         retry: RetryPolicy {
             max_attempts: attempts,
+            throttled_attempts,
             ..defaults.retry
         },
     })
@@ -310,6 +321,7 @@ max_failures = "2%"
             concurrency: Some(64),
             assume_root_rate: Some(40.0),
             attempts: Some(4),
+            throttled_attempts: Some(50),
             ..FileSettings::default()
         };
         let flags = LimitArgs {
@@ -323,6 +335,13 @@ max_failures = "2%"
         assert_eq!(limits.assume_root.max, 40.0);
         assert!(limits.assume_root.initial <= 40.0);
         assert_eq!(limits.retry.max_attempts, 4);
+        assert_eq!(limits.retry.throttled_attempts, 50);
+        let zero = FileSettings {
+            throttled_attempts: Some(0),
+            ..FileSettings::default()
+        };
+        let error = limit_settings(&LimitArgs::default(), &zero).expect_err("zero refused");
+        assert!(error.to_string().contains("throttled_attempts"), "{error}");
         let defaults =
             limit_settings(&LimitArgs::default(), &FileSettings::default()).expect("valid");
         assert_eq!(defaults, LimitSettings::default());

@@ -13,4 +13,4 @@ pub mod retry;
 
 pub use classify::{ErrorClass, FailureDetail, classify};
 pub use rate::{AccountBudgets, AdaptiveLimiter, RateSettings};
-pub use retry::RetryPolicy;
+pub use retry::{Attempts, RetryPolicy};

@@ -2,7 +2,8 @@
 //! every budget starts at a modest rate and follows what the service says:
 //!
 //! - [`RateController`] is the policy, pure and clock-driven. Calls are counted in windows
-//!   (half a second and 30 calls at least). While no window throttles more than usual and the
+//!   (half a second and 30 calls at least; a quarter second and 10 calls during slow start, while
+//!   nothing has been throttled). While no window throttles more than usual and the
 //!   limiter made callers wait (the rate is the bottleneck), the rate grows: doubling per window
 //!   until the first cut ("slow start"), then by 5%, 10%, 20% and 25% per window, accelerating
 //!   until the next cut. A window that throttles significantly more than usual cuts the rate to
@@ -13,8 +14,8 @@
 //!   usual level; noise predicts it stays. Two cuts in a row that do not lower it mean noise:
 //!   its level is learned as usual and the rate from before the cuts is restored. (One cut is
 //!   not enough evidence: the first window over the quota may have been softened by the
-//!   service's burst allowance.) The usual level is the median throttle fraction of recent
-//!   windows that did not cut, and of the noise learned.
+//!   service's burst allowance.) The usual level is the lower quartile of the throttle
+//!   fractions of recent windows that did not cut, and of the noise learned.
 //! - [`AdaptiveLimiter`] is one shared budget (AssumeRoot, Organizations): a `governor` limiter
 //!   rebuilt whenever the controller changes the rate.
 //! - [`AccountBudgets`] is one budget per member account (IAM, S3 and SQS calls made inside it):
@@ -91,6 +92,10 @@ impl RateSettings {
 
 /// Shortest window over which throttling is judged.
 const WINDOW: Duration = Duration::from_millis(500);
+/// During slow start (no throttling seen yet) windows are shorter, so that short phases such
+/// as discovery reach the quota in a second or two rather than never.
+const SLOW_START_WINDOW: Duration = Duration::from_millis(250);
+const SLOW_START_MIN_SAMPLES: u32 = 10;
 /// Longest window: judged even with few calls.
 const LONGEST_WINDOW: Duration = Duration::from_secs(5);
 /// Calls a window needs before it is judged (fewer say too little about the throttle fraction).
@@ -175,8 +180,13 @@ impl RateController {
         self.requests += 1;
         self.throttles += u32::from(throttled);
         let elapsed = now.saturating_duration_since(self.window_start);
-        let enough =
-            (elapsed >= WINDOW && self.requests >= MIN_SAMPLES) || elapsed >= LONGEST_WINDOW;
+        let quick = self.slow_start
+            && self.throttles == 0
+            && elapsed >= SLOW_START_WINDOW
+            && self.requests >= SLOW_START_MIN_SAMPLES;
+        let enough = quick
+            || (elapsed >= WINDOW && self.requests >= MIN_SAMPLES)
+            || elapsed >= LONGEST_WINDOW;
         if !enough {
             return None;
         }
@@ -199,8 +209,17 @@ impl RateController {
         }
         let mut review = match self.cuts.take() {
             Some(mut review) => {
-                if fraction >= review.fraction - margin {
+                // Did the last cut lower throttling? Judged against the sampling error of two
+                // windows' fractions (two standard errors of their difference), so that chance
+                // alone rarely passes for either answer.
+                let error = (2.0 * fraction * (1.0 - fraction) / f64::from(requests)).sqrt();
+                if fraction >= review.fraction - (2.0 * error).max(0.02) {
                     review.fruitless += 1;
+                } else {
+                    // It did: that cut was owed to the quota, so the rate to come back to, should
+                    // the next cuts turn out to be chasing noise, is the one it led to.
+                    review.rate_before = self.rate;
+                    review.slow_start_before = false;
                 }
                 review
             }
@@ -260,14 +279,17 @@ impl RateController {
         self.history.push_back(fraction);
     }
 
-    /// The usual throttle fraction: the median of the history (0 before there is any).
+    /// The usual throttle fraction: the lower quartile of the history (0 before there is any).
+    /// Not the median: windows that throttled a little more than usual, without being judged
+    /// significant, enter the history too, and with the median they would raise the usual
+    /// level step by step until the rate sat far above the quota.
     fn usual(&self) -> f64 {
         if self.history.is_empty() {
             return 0.0;
         }
         let mut sorted: Vec<f64> = self.history.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
-        sorted[sorted.len() / 2]
+        sorted[sorted.len() / 4]
     }
 
     fn reset_window(&mut self, now: Instant) {
@@ -306,9 +328,15 @@ pub struct AdaptiveLimiter {
     name: &'static str,
     state: Mutex<Shared>,
     pacer: Mutex<Pacer>,
-    /// Waiters queue here one at a time (tokio's mutex is fair), so a busy budget does not wake
-    /// every waiter at every permit.
+    /// First attempts queue here (tokio's mutex is fair, so in order), so a busy budget does not
+    /// wake every waiter at every permit.
     queue: tokio::sync::Mutex<()>,
+    /// The head of `queue` and every retry take turns here. Retries skip `queue`: an account
+    /// retrying a throttled call would otherwise wait behind every account started since it
+    /// first tried, and end long after the rest.
+    turn: tokio::sync::Mutex<()>,
+    /// Callers waiting for a permit right now.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl AdaptiveLimiter {
@@ -327,7 +355,15 @@ impl AdaptiveLimiter {
                 generation: 0,
             }),
             queue: tokio::sync::Mutex::new(()),
+            turn: tokio::sync::Mutex::new(()),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many callers are waiting for a permit right now: when some always are, the budget,
+    /// not the number of callers, is what limits the pace.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The budget's name.
@@ -353,9 +389,33 @@ impl AdaptiveLimiter {
         Arc::clone(&pacer.limiter)
     }
 
-    /// Waits for a permit.
+    /// Waits for a permit for a call's first attempt.
     pub async fn acquire(&self) {
-        let _turn = self.queue.lock().await;
+        self.wait_for_permit(false).await;
+    }
+
+    /// Waits for a permit for a retry, ahead of the first attempts waiting.
+    pub async fn acquire_retry(&self) {
+        self.wait_for_permit(true).await;
+    }
+
+    async fn wait_for_permit(&self, retry: bool) {
+        use std::sync::atomic::Ordering;
+        /// Decrements the waiting count even if the caller's future is dropped mid-wait.
+        struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
+        let _place = if retry {
+            None
+        } else {
+            Some(self.queue.lock().await)
+        };
+        let _turn = self.turn.lock().await;
         let pacer = self.current_pacer();
         if pacer.check().is_err() {
             lock(&self.state).controller.note_limited();
@@ -540,7 +600,7 @@ mod tests {
             );
             assert!(
                 throttled < 0.05,
-                "start {initial}, quota {quota}: {throttled} throttled"
+                "start {initial}, quota {quota}: {throttled} throttled, rates {rates:?}"
             );
         }
     }
@@ -603,5 +663,57 @@ mod tests {
         // ...so the next caller waits, which the controller notes as the rate being the limit.
         limiter.acquire().await;
         assert!(lock(&limiter.state).controller.limited);
+    }
+
+    #[tokio::test]
+    async fn retries_go_ahead_of_first_attempts() {
+        let limiter = Arc::new(AdaptiveLimiter::new("test", RateSettings::fixed(20.0)));
+        limiter.acquire().await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let spawn = |name: &'static str, retry: bool| {
+            let (limiter, order) = (Arc::clone(&limiter), Arc::clone(&order));
+            tokio::spawn(async move {
+                if retry {
+                    limiter.acquire_retry().await;
+                } else {
+                    limiter.acquire().await;
+                }
+                lock(&order).push(name);
+            })
+        };
+        let mut waiters: Vec<_> = ["first 1", "first 2", "first 3", "first 4"]
+            .into_iter()
+            .map(|name| spawn(name, false))
+            .collect();
+        while limiter.waiting() < 4 {
+            tokio::task::yield_now().await;
+        }
+        waiters.push(spawn("retry", true));
+        for waiter in waiters {
+            waiter.await.expect("waiter");
+        }
+        let order = lock(&order).clone();
+        // At most the first attempt already at the head of the queue goes before the retry.
+        let position = order.iter().position(|name| *name == "retry");
+        assert!(position.is_some_and(|position| position <= 1), "{order:?}");
+    }
+
+    #[tokio::test]
+    async fn waiting_callers_are_counted_until_served_or_dropped() {
+        let limiter = Arc::new(AdaptiveLimiter::new("test", RateSettings::fixed(0.5)));
+        limiter.acquire().await;
+        assert_eq!(limiter.waiting(), 0);
+        let waiter = tokio::spawn({
+            let limiter = Arc::clone(&limiter);
+            async move { limiter.acquire().await }
+        });
+        while limiter.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(limiter.waiting(), 1);
+        // A caller that gives up (its account cancelled) no longer counts.
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(limiter.waiting(), 0);
     }
 }

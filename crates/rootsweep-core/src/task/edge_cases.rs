@@ -94,8 +94,10 @@ async fn context(
     let limits = Limits::new(LimitSettings {
         retry: RetryPolicy {
             max_attempts: 3,
+            throttled_attempts: 3,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
+            throttled_max_delay: Duration::from_millis(2),
         },
         ..LimitSettings::default()
     })

@@ -1,7 +1,9 @@
 //! The fewest calls each task needs per account (documented in docs/benchmarks.md), asserted
 //! against every account's record and against the emulator's own counts.
 
-use rootsweep_core::{DeleteOptions, Status, Task, UnlockS3Options};
+use rootsweep_core::{
+    CancelHandle, DeleteOptions, RunSettings, Status, TargetSelector, Task, UnlockS3Options,
+};
 use rootsweep_emulator::{AccountSpec, MfaKind, ScenarioSpec};
 
 use crate::fixture::Fixture;
@@ -144,4 +146,32 @@ async fn unlock_makes_the_fewest_calls() {
         .await;
     let total = check(&fixture, &recording, unlock_calls);
     assert_eq!(total, in_account_calls(&fixture));
+}
+
+#[tokio::test]
+async fn every_account_shares_one_connection_pool() {
+    let fixture = Fixture::new(org()).await;
+    let settings = RunSettings {
+        max_concurrency: 8,
+        initial_concurrency: 8,
+        ..RunSettings::default()
+    };
+    let (summary, _) = fixture
+        .run_with(
+            Task::Audit,
+            &TargetSelector::default(),
+            settings,
+            crate::fixture::fast_limits(),
+            &CancelHandle::new(),
+        )
+        .await;
+    let accounts = summary.counts.total() - summary.counts.get(Status::Skipped);
+    assert!(accounts > 100, "{accounts}");
+    // At most 8 accounts in flight (and discovery's 8 listings before them) need about as many
+    // connections; a pool per member account's clients would open at least one per account.
+    let connections = fixture.emulator.stats().connections;
+    assert!(
+        connections <= 24,
+        "{connections} connections for {accounts} accounts"
+    );
 }

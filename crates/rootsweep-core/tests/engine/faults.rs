@@ -1,7 +1,8 @@
 //! Faults: throttling storms, 5xx, expiring sessions and an Organizations outage.
 
 use rootsweep_core::{
-    DeleteOptions, DiscoveryError, EventKind, Limits, Status, TargetSelector, Task, discover,
+    CancelHandle, DeleteOptions, DiscoveryError, EventKind, Limits, RunSettings, Status,
+    TargetSelector, Task, discover,
 };
 use rootsweep_emulator::{FaultKind, FaultRule, Latency, LoadProfile, ScenarioSpec, Service};
 
@@ -60,6 +61,52 @@ async fn every_account_ends_well_with_30_percent_throttled_and_5_percent_5xx() {
         matches!(&event.kind, EventKind::CallRetrying { failure, .. } if failure.http_status == Some(500))
     });
     assert!(retried_5xx, "5xx retries are events");
+}
+
+#[tokio::test]
+async fn throttling_longer_than_the_transient_attempts_does_not_fail_accounts() {
+    let calm = Fixture::new(org()).await;
+    let (_, expected) = calm.run(Task::Audit).await;
+    // Two IAM calls in three are throttled: runs of 4 to 12 throttles in a row are certain
+    // over this many calls (the draws are fixed by the seed), and would each have failed an
+    // account under the 3 attempts transient failures get here.
+    let storm = LoadProfile {
+        seed: 5,
+        faults: vec![FaultRule {
+            services: vec![Service::Iam],
+            ..rule(FaultKind::Throttle, 0.67)
+        }],
+        ..LoadProfile::default()
+    };
+    let fixture = Fixture::with_load(org(), storm).await;
+    let mut settings = fast_limits();
+    settings.retry.max_attempts = 3;
+    let (summary, recording) = fixture
+        .run_with(
+            Task::Audit,
+            &TargetSelector::default(),
+            RunSettings::default(),
+            settings,
+            &CancelHandle::new(),
+        )
+        .await;
+    for (account, outcome) in &recording.outcomes {
+        assert_eq!(
+            outcome.status, expected.outcomes[account].status,
+            "{account}: {outcome:?}"
+        );
+    }
+    let longest_run = recording
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            EventKind::CallRetrying { attempt, .. } => Some(*attempt),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(longest_run >= 4, "{longest_run}");
+    assert!(summary.throttled > 200, "{}", summary.throttled);
 }
 
 #[tokio::test]

@@ -58,8 +58,10 @@ pub(crate) fn fast_limits() -> LimitSettings {
     LimitSettings {
         retry: RetryPolicy {
             max_attempts: 10,
+            throttled_attempts: 30,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(100),
+            throttled_max_delay: Duration::from_millis(20),
         },
         ..LimitSettings::default()
     }

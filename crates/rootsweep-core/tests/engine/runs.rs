@@ -269,3 +269,60 @@ async fn a_failing_output_stops_the_run() {
     );
     assert!(summary.counts.get(Status::Cancelled) > 0);
 }
+
+/// The most accounts in flight at once, from the events.
+fn peak_in_flight(recording: &Recording) -> usize {
+    let (mut in_flight, mut peak) = (0usize, 0usize);
+    for event in &recording.events {
+        match &event.kind {
+            EventKind::AccountStarted { .. } => {
+                in_flight += 1;
+                peak = peak.max(in_flight);
+            }
+            EventKind::AccountFinished { outcome, .. } if outcome.status != Status::Skipped => {
+                in_flight -= 1;
+            }
+            _ => {}
+        }
+    }
+    peak
+}
+
+#[tokio::test]
+async fn accounts_in_flight_grow_only_while_assume_root_keeps_up() {
+    let fixture = Fixture::new(org()).await;
+    let targets_limits = Limits::new(fast_limits()).expect("limits");
+    let targets = fixture
+        .targets(&targets_limits, &TargetSelector::default())
+        .await;
+    let run = |assume_root_rate: f64| {
+        let mut limit_settings = fast_limits();
+        limit_settings.assume_root = rootsweep_core::RateSettings::fixed(assume_root_rate);
+        let runner = Runner::new(
+            std::sync::Arc::clone(&fixture.aws),
+            Limits::new(limit_settings).expect("limits"),
+            RunSettings {
+                initial_concurrency: 4,
+                ..RunSettings::default()
+            },
+        );
+        let targets = &targets;
+        async move {
+            let mut recording = Recording::default();
+            runner
+                .run(Task::Audit, targets, &CancelHandle::new(), |event| {
+                    recording.record(event);
+                    Ok::<(), std::convert::Infallible>(())
+                })
+                .await;
+            recording
+        }
+    };
+    // AssumeRoot at 20/s is the bottleneck: accounts queue for it, and starting more of them
+    // would only hold more memory.
+    let paced = peak_in_flight(&run(20.0).await);
+    // Unpaced, every account that ends well lets more start.
+    let free = peak_in_flight(&run(10_000.0).await);
+    assert!(paced <= 16, "{paced} in flight at 20 AssumeRoot/s");
+    assert!(free > 2 * paced, "{free} in flight unpaced, {paced} paced");
+}

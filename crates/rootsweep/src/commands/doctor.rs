@@ -352,6 +352,7 @@ async fn probe(
     let settings = LimitSettings {
         retry: rootsweep_core::RetryPolicy {
             max_attempts: 3,
+            throttled_attempts: 10,
             ..rootsweep_core::RetryPolicy::default()
         },
         ..LimitSettings::default()
