@@ -21,7 +21,7 @@ use crate::aws::AwsContext;
 use crate::event::{Event, EventKind};
 use crate::limits::ErrorClass;
 use crate::outcome::{ErrorRecord, SkipReason};
-use crate::session::{CallCount, CallFailure, Limits, call_shared};
+use crate::session::{CallCount, CallFailure, Limits, PageTokens, call_shared};
 
 /// How many listings (a parent's child OUs, or its accounts) run at once while walking the OU
 /// tree. The Organizations budget paces them; this only bounds what waits for it.
@@ -199,6 +199,7 @@ impl Walker<'_> {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let mut pages = Vec::new();
+        let mut tokens = PageTokens::default();
         let mut token: Option<String> = None;
         loop {
             let page = call_shared(
@@ -212,7 +213,7 @@ impl Walker<'_> {
             )
             .await?;
             // An empty page does not mean the end: only a missing NextToken does.
-            token = next_token(&page).map(str::to_string);
+            token = tokens.next(operation, next_token(&page))?;
             pages.push(page);
             if token.is_none() {
                 return Ok(pages);

@@ -161,6 +161,46 @@ impl CallFailure {
     }
 }
 
+/// The page tokens one listing has been given so far. Every listing loop asks it for the next
+/// token: a service that hands back a token it already gave (a bug, or a proxy replaying
+/// answers) would otherwise have the same pages asked for forever, spending the quota of every
+/// other account; instead the listing fails, and so does its account or the discovery.
+#[derive(Debug, Default)]
+pub(crate) struct PageTokens {
+    seen: std::collections::HashSet<String>,
+}
+
+impl PageTokens {
+    /// The token to send for the next page (`None`: the listing is complete), or a failure
+    /// when the service repeats a token.
+    pub(crate) fn next(
+        &mut self,
+        operation: &str,
+        token: Option<&str>,
+    ) -> Result<Option<String>, CallFailure> {
+        let Some(token) = token else {
+            return Ok(None);
+        };
+        if self.seen.insert(token.to_string()) {
+            return Ok(Some(token.to_string()));
+        }
+        Err(CallFailure {
+            operation: operation.to_string(),
+            detail: FailureDetail {
+                class: ErrorClass::Fatal,
+                code: None,
+                message: format!(
+                    "the service returned a page token it had already returned, after {} pages; \
+                     the listing was stopped rather than read in a loop",
+                    self.seen.len() + 1
+                ),
+                http_status: None,
+            },
+            attempts: 1,
+        })
+    }
+}
+
 /// Calls and retries made by one call site.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CallCount {
@@ -547,6 +587,25 @@ impl AccountContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_page_token_ends_the_listing_with_a_failure() {
+        let mut tokens = PageTokens::default();
+        assert_eq!(tokens.next("op", None).expect("complete"), None);
+        assert_eq!(
+            tokens.next("op", Some("a")).expect("new").as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            tokens.next("op", Some("b")).expect("new").as_deref(),
+            Some("b")
+        );
+        // A cycle longer than one page is caught too.
+        let failure = tokens.next("op", Some("a")).expect_err("repeated");
+        assert_eq!(failure.class(), ErrorClass::Fatal);
+        assert_eq!(failure.operation, "op");
+        assert!(failure.detail.message.contains("after 3 pages"));
+    }
 
     #[test]
     fn session_credentials_never_show_in_debug_output() {

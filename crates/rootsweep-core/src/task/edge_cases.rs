@@ -352,3 +352,51 @@ async fn a_denied_assume_root_is_a_denial_not_a_failure() {
     assert_eq!(error.class, ErrorClass::Denied);
     assert_eq!(error.operation.as_deref(), Some("sts:AssumeRoot"));
 }
+
+#[tokio::test]
+async fn a_listing_that_repeats_its_page_token_fails_instead_of_looping() {
+    let assume = assume_root_rule();
+    let summary_rule = mock!(aws_sdk_iam::Client::get_account_summary)
+        .sequence()
+        .output(|| {
+            summary(&[
+                (SummaryKeyType::AccountMfaEnabled, 0),
+                (SummaryKeyType::AccountAccessKeysPresent, 1),
+                (SummaryKeyType::AccountPasswordPresent, 0),
+                (SummaryKeyType::AccountSigningCertificatesPresent, 0),
+            ])
+        })
+        .repeatedly()
+        .build();
+    // Every page says "more after this one" and hands back the same marker.
+    let keys = mock!(aws_sdk_iam::Client::list_access_keys)
+        .sequence()
+        .output(|| {
+            ListAccessKeysOutput::builder()
+                .access_key_metadata(
+                    AccessKeyMetadata::builder()
+                        .access_key_id("AKIALOOPING000000001")
+                        .status(StatusType::Active)
+                        .build(),
+                )
+                .is_truncated(true)
+                .marker("the-same-marker")
+                .build()
+                .expect("output")
+        })
+        .repeatedly()
+        .build();
+    let (mut context, _events) = context(
+        &[&assume, &summary_rule, &keys],
+        TaskPolicy::AuditRootUserCredentials,
+    )
+    .await;
+    let report = task::run(&Task::Audit, &mut context).await;
+    assert_eq!(report.status, Status::Failed);
+    let error = report.error.expect("the account's error");
+    assert_eq!(error.class, ErrorClass::Fatal);
+    assert_eq!(error.operation.as_deref(), Some("iam:ListAccessKeys"));
+    assert!(error.message.contains("page token"), "{}", error.message);
+    // The first page, then the page that repeated its marker; no third request.
+    assert_eq!(keys.num_calls(), 2);
+}

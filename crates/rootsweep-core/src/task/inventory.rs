@@ -13,7 +13,7 @@ use crate::outcome::{
     AccessKeyInfo, CredentialKind, Inventory, MfaDeviceInfo, MfaKind, PasswordInfo,
     SigningCertificateInfo,
 };
-use crate::session::{AccountContext, CallFailure};
+use crate::session::{AccountContext, CallFailure, PageTokens};
 
 /// Reads the root user's credentials of the given kinds. `last_used` also reads when each
 /// access key was last used (one call per key; the audit policy allows it, and so does delete).
@@ -148,12 +148,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let mut items = Vec::new();
+    let mut markers = PageTokens::default();
     let mut marker: Option<String> = None;
     loop {
         let page = context
             .iam(operation, |iam| request(iam, marker.clone()))
             .await?;
-        marker = collect(&page, &mut items);
+        marker = markers.next(operation, collect(&page, &mut items).as_deref())?;
         if marker.is_none() {
             return Ok(items);
         }

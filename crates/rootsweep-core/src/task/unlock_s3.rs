@@ -7,7 +7,7 @@ use aws_sdk_s3::Client as S3Client;
 
 use crate::limits::ErrorClass;
 use crate::outcome::{PolicyUnlock, UnlockDetails, UnlockResult};
-use crate::session::{AccountContext, CallFailure};
+use crate::session::{AccountContext, CallFailure, PageTokens};
 use crate::task::policy_document::denies_everyone;
 use crate::task::{PlannedPolicy, TaskReport, UnlockS3Options};
 
@@ -15,6 +15,7 @@ use crate::task::{PlannedPolicy, TaskReport, UnlockS3Options};
 async fn list_buckets(context: &mut AccountContext) -> Result<Vec<(String, String)>, CallFailure> {
     let home = context.home_region();
     let mut buckets = Vec::new();
+    let mut tokens = PageTokens::default();
     let mut token: Option<String> = None;
     loop {
         let page = context
@@ -38,7 +39,7 @@ async fn list_buckets(context: &mut AccountContext) -> Result<Vec<(String, Strin
                 ));
             }
         }
-        token = page.continuation_token().map(str::to_string);
+        token = tokens.next("s3:ListBuckets", page.continuation_token())?;
         if token.is_none() {
             return Ok(buckets);
         }

@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::limits::ErrorClass;
 use crate::outcome::{PolicyUnlock, UnlockDetails, UnlockResult};
-use crate::session::{AccountContext, CallFailure};
+use crate::session::{AccountContext, CallFailure, PageTokens};
 use crate::task::policy_document::denies_everyone;
 use crate::task::{PlannedPolicy, TaskReport, UnlockSqsOptions};
 
@@ -37,6 +37,7 @@ async fn list_queues(
     region: &str,
 ) -> Result<Vec<String>, CallFailure> {
     let mut urls = Vec::new();
+    let mut tokens = PageTokens::default();
     let mut token: Option<String> = None;
     loop {
         let page = context
@@ -53,7 +54,7 @@ async fn list_queues(
             })
             .await?;
         urls.extend(page.queue_urls().iter().cloned());
-        token = page.next_token().map(str::to_string);
+        token = tokens.next("sqs:ListQueues", page.next_token())?;
         if token.is_none() {
             return Ok(urls);
         }
