@@ -376,7 +376,8 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
     // discovery (Organizations calls at the Organizations quota, or the chain of calls that
     // depend on each other at the mean latency, whichever is longer), then AssumeRoot (every
     // call that used a token, at the AssumeRoot quota, less the bucket's one-second burst), then
-    // the last account's own calls one after another at the mean latency (or its IAM quota).
+    // the last account's own calls one after another at the mean latency (or its IAM quota),
+    // taking the last account to make as many calls as the average one.
     let tokens = |prefix: &str| -> u64 {
         counts
             .iter()
