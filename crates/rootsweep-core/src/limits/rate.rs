@@ -5,7 +5,8 @@
 //!   (half a second and 30 calls at least; a tenth of a second and 10 calls during slow start,
 //!   while nothing has been throttled). While no window throttles more than usual and the
 //!   limiter made callers wait (the rate is the bottleneck), the rate grows: doubling per window
-//!   until the first cut ("slow start"), then by 5% and after that 10% per window until the next
+//!   until the first cut ("slow start"; twice what the service confirmed in the window, if that
+//!   is less, as answers trail calls), then by 5% and after that 10% per window until the next
 //!   cut. (Steps of 20% or 25% overshoot a token bucket's quota far enough that the sawtooth
 //!   throttles about 5% of calls; 10% keeps it near 3.5%, see the simulation tests.) A window that throttles significantly more than usual cuts the rate to
 //!   what the service accepted in it, its goodput `rate * (1 - throttled)`, allowing for the
@@ -122,6 +123,8 @@ pub struct RateController {
     /// The next increase after the first cut: 5%, then 10%.
     probe_step: f64,
     window_start: Instant,
+    /// Whether any call has been answered yet.
+    answered: bool,
     requests: u32,
     throttles: u32,
     limited: bool,
@@ -164,6 +167,7 @@ impl RateController {
             slow_start: true,
             probe_step: FIRST_PROBE_STEP,
             window_start: now,
+            answered: false,
             requests: 0,
             throttles: 0,
             limited: false,
@@ -184,6 +188,12 @@ impl RateController {
 
     /// Counts a call's result and, at the end of a window, decides on the rate.
     pub fn record(&mut self, now: Instant, throttled: bool) -> Option<RateChange> {
+        if !self.answered {
+            // The first window starts with the first answer, not when the budget was made
+            // (AssumeRoot's is made before discovery): idle time says nothing of the rate.
+            self.answered = true;
+            self.window_start = now;
+        }
         self.requests += 1;
         self.throttles += u32::from(throttled);
         let elapsed = now.saturating_duration_since(self.window_start);
@@ -198,6 +208,9 @@ impl RateController {
             return None;
         }
         let (requests, throttles, limited) = (self.requests, self.throttles, self.limited);
+        // What the service confirmed in this window, per second: answers lag the calls by
+        // their latency, so while the rate climbs this trails it.
+        let confirmed = f64::from(requests - throttles) / elapsed.as_secs_f64().max(0.001);
         self.reset_window(now);
         if !self.settings.adaptive {
             return None;
@@ -212,7 +225,11 @@ impl RateController {
         if !significant {
             self.cuts = None;
             self.remember(fraction);
-            return if limited { self.increase() } else { None };
+            return if limited {
+                self.increase(confirmed)
+            } else {
+                None
+            };
         }
         let mut review = match self.cuts.take() {
             Some(mut review) => {
@@ -269,9 +286,16 @@ impl RateController {
         })
     }
 
-    fn increase(&mut self) -> Option<RateChange> {
+    /// Grows the rate, `confirmed` being the calls per second the service just accepted.
+    fn increase(&mut self, confirmed: f64) -> Option<RateChange> {
         let target = if self.slow_start {
-            self.rate * 2.0
+            // Double what the service confirmed, not the rate: windows are short next to the
+            // latency, and doubling the rate again before the answers to the last doubling
+            // are in would overshoot the quota by four or eight times (TCP's slow start grows
+            // per acknowledgement for the same reason). Per-account budgets count the answers
+            // of every account against one account's rate, so there this never binds: an
+            // account's calls follow each other, and so follow their answers.
+            (self.rate * 2.0).min(2.0 * confirmed)
         } else {
             let target = (self.rate * (1.0 + self.probe_step)).max(self.rate + 0.5);
             self.probe_step = (self.probe_step * 2.0).min(LAST_PROBE_STEP);
@@ -660,10 +684,35 @@ mod tests {
     }
 
     #[test]
+    fn slow_start_doubles_what_the_service_confirmed_from_the_first_answer_on() {
+        let created = Instant::now();
+        let mut controller = RateController::new(RateSettings::adaptive(100.0, 5_000.0), created);
+        // Two idle seconds (discovery) before the first answer do not count...
+        let mut at = created + Duration::from_secs(2);
+        controller.record(at, false);
+        // ...so ten answers in a tenth of a second, as fast as the rate, double it.
+        let change = window(&mut controller, &mut at, Duration::from_millis(100), 10, 0);
+        assert_eq!(change, Some(RateChange::Increased(200.0)));
+        // Answers trailing the new rate (60 in a quarter second: 240/s, not 200 * 2) grow it
+        // to twice what they confirm, not to twice the rate.
+        let change = window(&mut controller, &mut at, Duration::from_millis(250), 60, 0);
+        assert!(
+            matches!(change, Some(RateChange::Increased(rate)) if (rate - 480.0).abs() < 0.1),
+            "{change:?}"
+        );
+        // Answers confirming less than half the rate leave it where it is (growth never cuts).
+        let change = window(&mut controller, &mut at, Duration::from_millis(250), 50, 0);
+        assert_eq!(change, None);
+        assert!((controller.rate() - 480.0).abs() < 0.1);
+    }
+
+    #[test]
     fn noise_learned_after_a_cut_that_seemed_to_help_grows_back_fast() {
         let mut at = Instant::now();
         let mut controller = RateController::new(RateSettings::adaptive(100.0, 5_000.0), at);
         let half = Duration::from_millis(500);
+        // The first answer starts the first window.
+        controller.record(at, false);
         // Half the calls throttled: cut to what was accepted.
         let first = window(&mut controller, &mut at, half, 50, 25);
         assert!(matches!(first, Some(RateChange::Decreased(_))), "{first:?}");
