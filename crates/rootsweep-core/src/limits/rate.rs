@@ -8,17 +8,17 @@
 //!   until the first cut ("slow start"; twice what the service confirmed in the window, if that
 //!   is less, as answers trail calls), then by 5% and after that 10% per window until the next
 //!   cut. (Steps of 20% or 25% overshoot a token bucket's quota far enough that the sawtooth
-//!   throttles about 5% of calls; 10% keeps it near 3.5%, see the simulation tests.) A window that throttles significantly more than usual cuts the rate to
-//!   what the service accepted in it, its goodput `rate * (1 - throttled)`, allowing for the
-//!   usual level: one step to just under the quota instead of many small ones.
+//!   throttles about 5% of calls; 10% keeps it near 3.5%, see the simulation tests.) A window
+//!   that throttles significantly more than usual cuts the rate to what the service accepted
+//!   in it, its goodput `rate * (1 - throttled)`, allowing for the usual level: one step to
+//!   just under the quota instead of many small ones.
 //! - Random throttling that does not depend on our rate (a noisy service) must not drive the
 //!   rate down forever. After a cut, exceeding the quota predicts that throttling falls to the
 //!   usual level; noise predicts it stays. Two cuts in a row that do not lower it mean noise:
 //!   its level is learned as usual and the rate from before the cuts is restored, growing again
 //!   by doubling if a cut that seemed to lower throttling keeps it below where the cuts began
-//!   (noise lowers it by chance too). (One cut is
-//!   not enough evidence: the first window over the quota may have been softened by the
-//!   service's burst allowance.) The usual level is the lower quartile of the throttle
+//!   (noise lowers it by chance too). (One cut is not enough evidence: the first window over
+//!   the quota may have been softened by the service's burst allowance.) The usual level is the lower quartile of the throttle
 //!   fractions of recent windows that did not cut, and of the noise learned.
 //! - [`AdaptiveLimiter`] is one shared budget (AssumeRoot, Organizations): a `governor` limiter
 //!   rebuilt whenever the controller changes the rate.
@@ -98,7 +98,7 @@ impl RateSettings {
 const WINDOW: Duration = Duration::from_millis(500);
 /// During slow start (no throttling seen yet) windows are shorter, so that short phases such
 /// as discovery, or a sweep of a thousand accounts, reach the quota in a fraction of a second:
-/// from 100/s, 1,600/s is four windows away.
+/// from 100/s, 1,600/s is four windows away when the answers keep up.
 const SLOW_START_WINDOW: Duration = Duration::from_millis(100);
 const SLOW_START_MIN_SAMPLES: u32 = 10;
 /// Longest window: judged even with few calls.
@@ -690,20 +690,22 @@ mod tests {
         // Two idle seconds (discovery) before the first answer do not count...
         let mut at = created + Duration::from_secs(2);
         controller.record(at, false);
-        // ...so ten answers in a tenth of a second, as fast as the rate, double it.
-        let change = window(&mut controller, &mut at, Duration::from_millis(100), 10, 0);
+        // ...so ten answers in a tenth of a second (110/s with the first), keeping up with the
+        // rate, double it.
+        let tenth = Duration::from_millis(100);
+        let change = window(&mut controller, &mut at, tenth, 10, 0);
         assert_eq!(change, Some(RateChange::Increased(200.0)));
-        // Answers trailing the new rate (60 in a quarter second: 240/s, not 200 * 2) grow it
-        // to twice what they confirm, not to twice the rate.
-        let change = window(&mut controller, &mut at, Duration::from_millis(250), 60, 0);
+        // 16 answers in the next tenth confirm 160/s, trailing the new rate: it grows to twice
+        // what they confirm (320/s), not to twice itself (400/s).
+        let change = window(&mut controller, &mut at, tenth, 16, 0);
         assert!(
-            matches!(change, Some(RateChange::Increased(rate)) if (rate - 480.0).abs() < 0.1),
+            matches!(change, Some(RateChange::Increased(rate)) if (rate - 320.0).abs() < 0.1),
             "{change:?}"
         );
         // Answers confirming less than half the rate leave it where it is (growth never cuts).
-        let change = window(&mut controller, &mut at, Duration::from_millis(250), 50, 0);
+        let change = window(&mut controller, &mut at, tenth, 10, 0);
         assert_eq!(change, None);
-        assert!((controller.rate() - 480.0).abs() < 0.1);
+        assert!((controller.rate() - 320.0).abs() < 0.1);
     }
 
     #[test]
