@@ -293,8 +293,9 @@ impl RateController {
             // latency, and doubling the rate again before the answers to the last doubling
             // are in would overshoot the quota by four or eight times (TCP's slow start grows
             // per acknowledgement for the same reason). Per-account budgets count the answers
-            // of every account against one account's rate, so there this never binds: an
-            // account's calls follow each other, and so follow their answers.
+            // of every account against one account's rate, so there this binds only with very
+            // few accounts in flight, when an account's calls, made one after another, could
+            // not go faster anyway.
             (self.rate * 2.0).min(2.0 * confirmed)
         } else {
             let target = (self.rate * (1.0 + self.probe_step)).max(self.rate + 0.5);
