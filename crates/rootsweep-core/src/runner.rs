@@ -94,7 +94,8 @@ impl FromStr for FailureLimit {
 pub struct RunSettings {
     /// The most accounts in flight at once.
     pub max_concurrency: usize,
-    /// Accounts in flight at first; grows by one per account that ends well.
+    /// Accounts in flight at first; grows by a quarter per account that ends well while no
+    /// account waits for an AssumeRoot permit (see the module documentation).
     pub initial_concurrency: usize,
     /// Work on this many accounts first, and stop if any of them fails or is denied.
     pub canary: Option<usize>,
