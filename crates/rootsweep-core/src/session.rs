@@ -3,13 +3,14 @@
 //! AssumeRoot and Organizations), and `AccountContext`, through which a task makes its calls
 //! inside one member account: it assumes root for the task's policy when first needed, keeps
 //! the session in memory only, refreshes it shortly before it expires or when AWS says it has
-//! expired, and paces calls with the account's own budget.
+//! expired, and paces calls with the account's own budget. Its calls may be made at once (a
+//! task's independent listings): they share the one session and the account's budgets.
 
 use std::collections::HashMap;
 use std::error::Error;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -359,21 +360,37 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// The account's root session and the clients made from it.
+#[derive(Default)]
+struct SessionState {
+    current: Option<Session>,
+    /// How many sessions have been assumed: also the generation of `current`, so that a call
+    /// told its session expired drops that session and not a newer one another call made.
+    assumed: u32,
+    clients: ClientCache,
+    /// Set once AssumeRoot has failed for good: the account's other calls, waiting for the
+    /// same session, fail with it instead of each assuming root again.
+    failure: Option<CallFailure>,
+}
+
 /// Everything a task needs to work inside one member account (see the module documentation).
+/// Its calls take `&self`, so a task can make independent calls at once (an inventory's four
+/// listings): they share one session, assumed by whichever asks first while the others wait,
+/// and the account's budgets.
 pub(crate) struct AccountContext {
     pub(crate) account_id: AccountId,
     aws: Arc<AwsContext>,
     limits: Arc<Limits>,
     events: UnboundedSender<EventKind>,
     task_policy: TaskPolicy,
-    session: Option<Session>,
-    sessions_assumed: u32,
-    clients: ClientCache,
-    iam_budget: Option<AccountBudget>,
-    s3_budget: Option<AccountBudget>,
-    sqs_budget: Option<AccountBudget>,
-    pub(crate) count: CallCount,
-    rng: fastrand::Rng,
+    /// An async mutex, held while AssumeRoot is called: calls made at once wait for one
+    /// session rather than each assuming its own.
+    session: tokio::sync::Mutex<SessionState>,
+    iam_budget: OnceLock<AccountBudget>,
+    s3_budget: OnceLock<AccountBudget>,
+    sqs_budget: OnceLock<AccountBudget>,
+    calls: AtomicU32,
+    retries: AtomicU32,
 }
 
 impl AccountContext {
@@ -390,14 +407,20 @@ impl AccountContext {
             limits,
             events,
             task_policy,
-            session: None,
-            sessions_assumed: 0,
-            clients: ClientCache::default(),
-            iam_budget: None,
-            s3_budget: None,
-            sqs_budget: None,
-            count: CallCount::default(),
-            rng: fastrand::Rng::new(),
+            session: tokio::sync::Mutex::new(SessionState::default()),
+            iam_budget: OnceLock::new(),
+            s3_budget: OnceLock::new(),
+            sqs_budget: OnceLock::new(),
+            calls: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
+        }
+    }
+
+    /// The calls (attempts) and retries made in this account so far, AssumeRoot included.
+    pub(crate) fn count(&self) -> CallCount {
+        CallCount {
+            calls: self.calls.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
         }
     }
 
@@ -407,25 +430,29 @@ impl AccountContext {
     }
 
     /// Assumes root for the task's policy unless a session with time left is at hand.
-    async fn ensure_session(&mut self) -> Result<(), CallFailure> {
-        if let Some(session) = &self.session
+    async fn ensure_session(&self, state: &mut SessionState) -> Result<(), CallFailure> {
+        if let Some(failure) = &state.failure {
+            return Err(failure.clone());
+        }
+        if let Some(session) = &state.current
             && session.expires_at.saturating_duration_since(Instant::now()) > SESSION_MARGIN
         {
             return Ok(());
         }
-        let refreshed = self.sessions_assumed > 0;
-        self.session = None;
-        self.clients.clear();
+        let refreshed = state.assumed > 0;
+        state.current = None;
+        state.clients.clear();
         let sts = self.aws.sts().clone();
         let target = self.account_id.to_string();
         let policy_arn = self.task_policy.arn();
+        let mut count = CallCount::default();
         let output = call_shared(
             &self.limits,
             &self.limits.assume_root,
             &self.events,
             Some(&self.account_id),
             "sts:AssumeRoot",
-            &mut self.count,
+            &mut count,
             || {
                 sts.assume_root()
                     .target_principal(&target)
@@ -438,9 +465,12 @@ impl AccountContext {
                     .send()
             },
         )
-        .await?;
+        .await;
+        self.calls.fetch_add(count.calls, Ordering::Relaxed);
+        self.retries.fetch_add(count.retries, Ordering::Relaxed);
+        let output = output.inspect_err(|failure| state.failure = Some(failure.clone()))?;
         let Some(credentials) = output.credentials() else {
-            return Err(CallFailure {
+            let failure = CallFailure {
                 operation: "sts:AssumeRoot".to_string(),
                 detail: FailureDetail {
                     class: ErrorClass::Fatal,
@@ -449,10 +479,12 @@ impl AccountContext {
                     http_status: None,
                 },
                 attempts: 1,
-            });
+            };
+            state.failure = Some(failure.clone());
+            return Err(failure);
         };
         let lifetime = crate::clock::until(credentials.expiration());
-        self.session = Some(Session {
+        state.current = Some(Session {
             credentials: Credentials::new(
                 credentials.access_key_id(),
                 credentials.secret_access_key(),
@@ -462,7 +494,7 @@ impl AccountContext {
             ),
             expires_at: Instant::now() + lifetime,
         });
-        self.sessions_assumed += 1;
+        state.assumed += 1;
         let _ = self.events.send(EventKind::SessionAssumed {
             account_id: self.account_id.clone(),
             task_policy: self.task_policy,
@@ -472,32 +504,46 @@ impl AccountContext {
         Ok(())
     }
 
-    async fn client<C: SessionClient>(&mut self, region: &str) -> Result<C, CallFailure> {
-        self.ensure_session().await?;
-        if let Some(client) = C::cache(&mut self.clients).get(region) {
-            return Ok(client.clone());
+    /// A client for `region` acting with the current session (assumed first if need be), and
+    /// the generation of that session.
+    async fn client<C: SessionClient>(&self, region: &str) -> Result<(C, u32), CallFailure> {
+        let mut state = self.session.lock().await;
+        self.ensure_session(&mut state).await?;
+        let generation = state.assumed;
+        if let Some(client) = C::cache(&mut state.clients).get(region) {
+            return Ok((client.clone(), generation));
         }
-        let Some(session) = &self.session else {
+        let Some(session) = &state.current else {
             unreachable!("ensure_session leaves a session in place");
         };
         let client = C::build(&self.aws, &session.credentials, region);
-        C::cache(&mut self.clients).insert(region.to_string(), client.clone());
-        Ok(client)
+        C::cache(&mut state.clients).insert(region.to_string(), client.clone());
+        Ok((client, generation))
     }
 
-    fn budget(&mut self, service: InAccountService) -> &mut AccountBudget {
+    /// Drops the session of `generation`, which AWS said has expired, unless another call
+    /// has replaced it already.
+    async fn expire_session(&self, generation: u32) {
+        let mut state = self.session.lock().await;
+        if state.assumed == generation {
+            state.current = None;
+            state.clients.clear();
+        }
+    }
+
+    fn budget(&self, service: InAccountService) -> &AccountBudget {
         let (slot, budgets) = match service {
-            InAccountService::Iam => (&mut self.iam_budget, &self.limits.iam),
-            InAccountService::S3 => (&mut self.s3_budget, &self.limits.s3),
-            InAccountService::Sqs => (&mut self.sqs_budget, &self.limits.sqs),
+            InAccountService::Iam => (&self.iam_budget, &self.limits.iam),
+            InAccountService::S3 => (&self.s3_budget, &self.limits.s3),
+            InAccountService::Sqs => (&self.sqs_budget, &self.limits.sqs),
         };
-        slot.get_or_insert_with(|| budgets.for_account())
+        slot.get_or_init(|| budgets.for_account())
     }
 
     /// Makes one call inside the account with the task's root session, retrying throttling
     /// and transient failures and replacing an expired session.
     pub(crate) async fn call<C, T, E, F, Fut>(
-        &mut self,
+        &self,
         region: &str,
         operation: &str,
         request: F,
@@ -510,38 +556,31 @@ impl AccountContext {
     {
         let mut attempts = Attempts::default();
         let mut refreshes = 0;
+        let mut rng = fastrand::Rng::new();
+        let budget = self.budget(C::SERVICE);
         loop {
-            let client = self.client::<C>(region).await?;
-            self.budget(C::SERVICE).acquire().await;
-            self.count.calls += 1;
+            let (client, generation) = self.client::<C>(region).await?;
+            budget.acquire().await;
+            self.calls.fetch_add(1, Ordering::Relaxed);
             let error = match request(client).await {
                 Ok(value) => {
                     self.limits.count(None);
-                    let budget = self.budget(C::SERVICE);
-                    let change = budget.record(false);
-                    let name = budget.name();
-                    emit_rate_change(&self.events, name, change);
+                    emit_rate_change(&self.events, budget.name(), budget.record(false));
                     return Ok(value);
                 }
                 Err(error) => error,
             };
             let detail = classify(&error);
             self.limits.count(Some(detail.class));
-            let budget = self.budget(C::SERVICE);
             let change = budget.record(detail.class == ErrorClass::Throttled);
-            let name = budget.name();
-            emit_rate_change(&self.events, name, change);
+            emit_rate_change(&self.events, budget.name(), change);
             let delay = match detail.class {
                 ErrorClass::ExpiredSession if refreshes < MAX_SESSION_REFRESHES => {
                     refreshes += 1;
-                    self.session = None;
+                    self.expire_session(generation).await;
                     Duration::ZERO
                 }
-                class => match self
-                    .limits
-                    .retry
-                    .next_delay(&mut attempts, class, &mut self.rng)
-                {
+                class => match self.limits.retry.next_delay(&mut attempts, class, &mut rng) {
                     Some(delay) => delay,
                     None => {
                         return Err(CallFailure {
@@ -552,7 +591,7 @@ impl AccountContext {
                     }
                 },
             };
-            self.count.retries += 1;
+            self.retries.fetch_add(1, Ordering::Relaxed);
             self.limits.retries.fetch_add(1, Ordering::Relaxed);
             let _ = self.events.send(EventKind::CallRetrying {
                 account_id: Some(self.account_id.clone()),
@@ -569,7 +608,7 @@ impl AccountContext {
 
     /// [`call`](Self::call) for IAM.
     pub(crate) async fn iam<T, E, F, Fut>(
-        &mut self,
+        &self,
         operation: &str,
         request: F,
     ) -> Result<T, CallFailure>

@@ -375,6 +375,44 @@ fn quota_family(service: Service, operation: &str) -> &'static str {
     }
 }
 
+/// A request waiting out its injected latency, counted in its account's in-flight requests
+/// until dropped (also when the client goes away mid-wait).
+struct InFlight<'a> {
+    shared: &'a Shared,
+    account_id: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared, account_id: &str) -> Self {
+        let mut world = lock(&shared.world);
+        let stats = &mut world.stats;
+        let current = stats
+            .in_flight_by_account
+            .entry(account_id.to_string())
+            .or_default();
+        *current += 1;
+        let current = *current;
+        let peak = stats
+            .peak_in_flight_by_account
+            .entry(account_id.to_string())
+            .or_default();
+        *peak = (*peak).max(current);
+        Self {
+            shared,
+            account_id: account_id.to_string(),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut world = lock(&self.shared.world);
+        if let Some(current) = world.stats.in_flight_by_account.get_mut(&self.account_id) {
+            *current = current.saturating_sub(1);
+        }
+    }
+}
+
 async fn serve_aws(
     shared: &Shared,
     parts: &http::request::Parts,
@@ -538,6 +576,7 @@ async fn serve_aws(
         }
     };
     if !delay.is_zero() {
+        let _waiting = InFlight::enter(shared, caller.account_id());
         tokio::time::sleep(delay).await;
     }
 

@@ -104,6 +104,14 @@ pub struct Stats {
     pub mutating_requests_by_account: BTreeMap<String, u64>,
     /// Every change applied, in order.
     pub mutations: Vec<Mutation>,
+    /// The most requests acting in one account that were waiting out their injected latency at
+    /// the same time, by account (the caller's account: the member for calls made with a root
+    /// session, the management account for AssumeRoot and Organizations). Shows whether a
+    /// client makes an account's calls at once or one after another.
+    pub peak_in_flight_by_account: BTreeMap<String, u64>,
+    /// Requests waiting out their latency right now, by account.
+    #[serde(skip)]
+    pub(crate) in_flight_by_account: BTreeMap<String, u64>,
 }
 
 impl Stats {

@@ -478,12 +478,12 @@ pub struct AccountBudgets {
     state: Mutex<Shared>,
 }
 
-/// One account's budget, handed out by [`AccountBudgets::for_account`]. Accounts are worked on
-/// by one task at a time, so this needs no queue of its own.
+/// One account's budget, handed out by [`AccountBudgets::for_account`]. An account's few calls
+/// made at once (its listings) wait on the same limiter; they need no queue of their own.
 #[derive(Debug)]
 pub struct AccountBudget {
     budgets: Arc<AccountBudgets>,
-    pacer: Pacer,
+    pacer: Mutex<Pacer>,
 }
 
 impl AccountBudgets {
@@ -516,10 +516,10 @@ impl AccountBudgets {
         };
         AccountBudget {
             budgets: Arc::clone(self),
-            pacer: Pacer {
+            pacer: Mutex::new(Pacer {
                 limiter: Arc::new(governor_limiter(rate)),
                 generation,
-            },
+            }),
         }
     }
 
@@ -535,20 +535,24 @@ impl AccountBudgets {
 
 impl AccountBudget {
     /// Waits for a permit in this account.
-    pub async fn acquire(&mut self) {
+    pub async fn acquire(&self) {
         let (rate, generation) = {
             let state = lock(&self.budgets.state);
             (state.controller.rate(), state.generation)
         };
-        if generation != self.pacer.generation {
-            self.pacer = Pacer {
-                limiter: Arc::new(governor_limiter(rate)),
-                generation,
-            };
-        }
-        if self.pacer.limiter.check().is_err() {
+        let limiter = {
+            let mut pacer = lock(&self.pacer);
+            if generation != pacer.generation {
+                *pacer = Pacer {
+                    limiter: Arc::new(governor_limiter(rate)),
+                    generation,
+                };
+            }
+            Arc::clone(&pacer.limiter)
+        };
+        if limiter.check().is_err() {
             lock(&self.budgets.state).controller.note_limited();
-            self.pacer.limiter.until_ready().await;
+            limiter.until_ready().await;
         }
     }
 

@@ -2,9 +2,10 @@
 //! against every account's record and against the emulator's own counts.
 
 use rootsweep_core::{
-    CancelHandle, DeleteOptions, RunSettings, Status, TargetSelector, Task, UnlockS3Options,
+    CancelHandle, DeleteOptions, LimitSettings, RateSettings, RunSettings, Status, TargetSelector,
+    Task, UnlockS3Options,
 };
-use rootsweep_emulator::{AccountSpec, MfaKind, ScenarioSpec};
+use rootsweep_emulator::{AccountSpec, Latency, LoadProfile, MfaKind, ScenarioSpec};
 
 use crate::fixture::Fixture;
 
@@ -36,8 +37,9 @@ fn audit_calls(account: &AccountSpec) -> u32 {
         + u32::from(!root.mfa_devices.is_empty())
 }
 
-/// AssumeRoot and the four listings; with anything to delete, one call per deletion (two for a
-/// virtual MFA device: deactivate, then delete) and the four listings again to verify.
+/// AssumeRoot and the four listings (made at once, sharing the one session); with anything to
+/// delete, one call per deletion (two for a virtual MFA device: deactivate, then delete) and
+/// the four listings again to verify.
 fn delete_calls(account: &AccountSpec) -> u32 {
     let root = &account.root;
     if root.is_empty() {
@@ -174,4 +176,66 @@ async fn every_account_shares_one_connection_pool() {
         connections <= 24,
         "{connections} connections for {accounts} accounts"
     );
+}
+
+#[tokio::test]
+async fn an_accounts_listings_are_made_at_once_under_one_session() {
+    // Every call waits 200 ms in the emulator; the four listings of a delete, and the four that
+    // verify it, do not depend on each other, so all four of an account's listings are in
+    // flight together. One after another, no account would ever have more than one call in
+    // flight. The per-account rate is fixed high so that pacing does not space them out.
+    let load = LoadProfile {
+        latency: Some(Latency {
+            median_ms: 200.0,
+            p99_ms: 200.0,
+        }),
+        ..LoadProfile::default()
+    };
+    let spec = ScenarioSpec {
+        accounts: 6,
+        ..org()
+    };
+    let fixture = Fixture::with_load(spec, load).await;
+    let limits = LimitSettings {
+        iam_per_account: RateSettings::fixed(1_000.0),
+        ..crate::fixture::fast_limits()
+    };
+    let (_, recording) = fixture
+        .run_with(
+            Task::DeleteCredentials(DeleteOptions::default()),
+            &TargetSelector::default(),
+            RunSettings::default(),
+            limits,
+            &CancelHandle::new(),
+        )
+        .await;
+    let stats = fixture.emulator.stats();
+    let worked: Vec<_> = recording
+        .outcomes
+        .values()
+        .filter(|outcome| outcome.status != Status::Skipped)
+        .collect();
+    assert!(!worked.is_empty());
+    assert_eq!(stats.calls("sts:AssumeRoot"), worked.len() as u64);
+    for outcome in worked {
+        assert!(outcome.status.is_success(), "{outcome:?}");
+        let account = outcome.account_id.as_str();
+        assert_eq!(
+            stats.peak_in_flight_by_account.get(account).copied(),
+            Some(4),
+            "{account}: the four listings in flight together"
+        );
+        // They share the one session: the first to ask assumes root, the others wait for it.
+        assert_eq!(
+            outcome.calls,
+            delete_calls(
+                fixture
+                    .scenario
+                    .accounts
+                    .iter()
+                    .find(|spec| spec.id == account)
+                    .expect("account")
+            )
+        );
+    }
 }

@@ -1,5 +1,7 @@
 //! Faults: throttling storms, 5xx, expiring sessions and an Organizations outage.
 
+use std::collections::HashMap;
+
 use rootsweep_core::{
     CancelHandle, DeleteOptions, DiscoveryError, EventKind, Limits, RunSettings, Status,
     TargetSelector, Task, discover,
@@ -150,12 +152,15 @@ async fn deletes_survive_storms_and_lost_responses() {
 
 #[tokio::test]
 async fn sessions_expiring_mid_task_are_replaced() {
-    // Sessions really last one second while AWS reports 900; every call takes 150 ms, so a
-    // delete outlives its session and must assume root again.
+    // Sessions really last one second while AWS reports 900; every call takes 300 ms, so a
+    // delete (AssumeRoot, its listings at once, a deletion or two, the verifying listings at
+    // once) outlives its session and must assume root again. The verifying listings, made at
+    // once, are all told their session expired: one of them assumes root again, the others
+    // wait for that session rather than assuming their own.
     let load = LoadProfile {
         latency: Some(Latency {
-            median_ms: 150.0,
-            p99_ms: 150.0,
+            median_ms: 300.0,
+            p99_ms: 300.0,
         }),
         session_lifetime_cap_seconds: Some(1),
         ..LoadProfile::default()
@@ -184,6 +189,23 @@ async fn sessions_expiring_mid_task_are_replaced() {
         })
         .count();
     assert!(refreshed > 0, "sessions were replaced");
+    let mut refreshes_per_account: HashMap<&str, usize> = HashMap::new();
+    for event in &recording.events {
+        if let EventKind::SessionAssumed {
+            refreshed: true,
+            account_id,
+            ..
+        } = &event.kind
+        {
+            *refreshes_per_account
+                .entry(account_id.as_str())
+                .or_default() += 1;
+        }
+    }
+    assert!(
+        refreshes_per_account.values().all(|count| *count == 1),
+        "one expiry, one new session per account: {refreshes_per_account:?}"
+    );
     assert!(
         recording.with_status(Status::Failed).is_empty(),
         "{:?}",
