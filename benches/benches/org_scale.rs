@@ -204,20 +204,31 @@ fn clock_ticks() -> f64 {
     100.0
 }
 
-/// Samples VmHWM while the process runs; reads its CPU times once it has exited (a zombie
-/// still has them), then reaps it.
+/// A process's state letter and the CPU seconds (user and system) it has used so far, from
+/// /proc (an exited process not yet reaped still has them); `None` once it is gone.
+fn process_stat(pid: u32) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start after ") ".
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+    // utime and stime are fields 14 and 15 of stat; 11 and 12 after the state field.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|index| fields.get(*index)?.parse::<f64>().ok())
+        .sum();
+    Some((fields.first()?.to_string(), ticks / clock_ticks()))
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    process_stat(pid).map_or(0.0, |(_, seconds)| seconds)
+}
+
+/// Samples VmHWM while the process runs; reads its CPU times once it has exited, then reaps
+/// it.
 fn watch(child: &mut Child) -> (Usage, std::process::ExitStatus) {
     let pid = child.id();
     let mut usage = Usage::default();
     loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Fields after the command name (which may contain spaces) start after ") ".
-        let fields: Vec<&str> = stat
-            .rsplit_once(") ")
-            .map_or("", |(_, rest)| rest)
-            .split(' ')
-            .collect();
-        let state = fields.first().copied().unwrap_or("");
+        let stat = process_stat(pid);
         if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
             && let Some(line) = status.lines().find(|line| line.starts_with("VmHWM:"))
             && let Some(kib) = line
@@ -227,16 +238,14 @@ fn watch(child: &mut Child) -> (Usage, std::process::ExitStatus) {
         {
             usage.peak_rss_kib = usage.peak_rss_kib.max(kib);
         }
-        if state == "Z" || stat.is_empty() {
-            // utime and stime are fields 14 and 15 of stat; 11 and 12 after the state field.
-            let ticks: f64 = [11, 12]
-                .iter()
-                .filter_map(|index| fields.get(*index)?.parse::<f64>().ok())
-                .sum();
-            usage.cpu_seconds = ticks / clock_ticks();
-            break;
+        match stat {
+            Some((state, seconds)) if state == "Z" => {
+                usage.cpu_seconds = seconds;
+                break;
+            }
+            None => break,
+            Some(_) => std::thread::sleep(Duration::from_millis(25)),
         }
-        std::thread::sleep(Duration::from_millis(25));
     }
     let status = child.wait().expect("reaps");
     (usage, status)
@@ -254,6 +263,9 @@ struct Measurement {
     not_well: usize,
     peak_rss_mib: f64,
     cpu_seconds: f64,
+    /// CPU seconds the emulator used during the run: with rootsweep's, how busy the machine's
+    /// cores were.
+    emulator_cpu_seconds: f64,
     exit_code: i32,
 }
 
@@ -275,56 +287,212 @@ fn operation_counts(stats: &Value) -> BTreeMap<String, (u64, u64, u64)> {
         .unwrap_or_default()
 }
 
-/// The mean of the emulator's log-normal latency (median and 99th percentile given):
-/// `median * exp(sigma^2 / 2)`, with `sigma = ln(p99 / median) / 2.326`.
-fn mean_latency_seconds(profile: &Profile) -> f64 {
-    let sigma = (profile.p99_ms / profile.median_ms).ln() / 2.326;
-    profile.median_ms * (sigma * sigma / 2.0).exp() / 1000.0
+/// Monte Carlo samples behind the lower bound; enough that its figure varies by well under 1%.
+const SAMPLES: usize = 200;
+
+/// The emulator's latency: log-normal, from the profile's median and 99th percentile, drawn by
+/// a seeded generator so that the bound is the same on every run of the same calls.
+struct Latency {
+    median: f64,
+    sigma: f64,
+    state: u64,
 }
 
-/// The longest chain of Organizations calls that discovery must make one after another:
-/// DescribeOrganization, ListRoots, then down the tree, where a parent's child OUs must be
-/// listed (every page, 20 to a page) before the child's own listings can start, and the
-/// deepest parent's OU or account listing ends the chain.
-fn discovery_chain(scenario: &Value) -> usize {
-    let empty = Vec::new();
-    let units = scenario["organizational_units"]
-        .as_array()
-        .unwrap_or(&empty);
-    let accounts = scenario["accounts"].as_array().unwrap_or(&empty);
-    let root = scenario["root_id"].as_str().unwrap_or_default();
-    let mut parent_of: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut children: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut members: BTreeMap<&str, usize> = BTreeMap::new();
-    for unit in units {
-        let (id, parent) = (
-            unit["id"].as_str().unwrap_or_default(),
-            unit["parent_id"].as_str().unwrap_or_default(),
-        );
-        parent_of.insert(id, parent);
-        *children.entry(parent).or_default() += 1;
+impl Latency {
+    fn new(profile: &Profile) -> Self {
+        Self {
+            median: profile.median_ms / 1000.0,
+            sigma: (profile.p99_ms / profile.median_ms).ln() / 2.326,
+            state: 7,
+        }
     }
-    for account in accounts {
-        *members
-            .entry(account["parent_id"].as_str().unwrap_or_default())
-            .or_default() += 1;
+
+    /// A uniform number in (0, 1) (SplitMix64).
+    fn uniform(&mut self) -> f64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
-    let pages = |count: usize| count.div_ceil(20).max(1);
-    let parents = std::iter::once(root).chain(parent_of.keys().copied());
-    let longest = parents
-        .map(|parent| {
-            let mut chain = pages(children.get(parent).copied().unwrap_or(0))
-                .max(pages(members.get(parent).copied().unwrap_or(0)));
-            let mut current = parent;
-            while let Some(ancestor) = parent_of.get(current).copied() {
-                chain += pages(children.get(ancestor).copied().unwrap_or(0));
-                current = ancestor;
+
+    /// One call's latency in seconds, drawn as the emulator draws it (Box-Muller).
+    fn draw(&mut self) -> f64 {
+        let normal = (-2.0 * self.uniform().ln()).sqrt()
+            * (2.0 * std::f64::consts::PI * self.uniform()).cos();
+        self.median * (self.sigma * normal).exp()
+    }
+
+    /// Calls made at once: the round lasts as long as the slowest.
+    fn round(&mut self, width: u32) -> f64 {
+        (0..width.max(1)).map(|_| self.draw()).fold(0.0, f64::max)
+    }
+}
+
+/// The organization's tree as discovery walks it: for every parent (the root and each OU), its
+/// child OUs and how many accounts it holds.
+struct Tree {
+    root: String,
+    children: BTreeMap<String, Vec<String>>,
+    members: BTreeMap<String, usize>,
+}
+
+impl Tree {
+    fn from_scenario(scenario: &Value) -> Self {
+        let empty = Vec::new();
+        let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut members: BTreeMap<String, usize> = BTreeMap::new();
+        for unit in scenario["organizational_units"]
+            .as_array()
+            .unwrap_or(&empty)
+        {
+            children
+                .entry(unit["parent_id"].as_str().unwrap_or_default().to_string())
+                .or_default()
+                .push(unit["id"].as_str().unwrap_or_default().to_string());
+        }
+        for account in scenario["accounts"].as_array().unwrap_or(&empty) {
+            *members
+                .entry(
+                    account["parent_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+                .or_default() += 1;
+        }
+        Self {
+            root: scenario["root_id"].as_str().unwrap_or_default().to_string(),
+            children,
+            members,
+        }
+    }
+
+    /// One draw of how long the walk takes with every independent listing made at once:
+    /// DescribeOrganization and ListRoots, then for each parent, once its ID is known, its
+    /// child OUs and its accounts listed side by side, each page (20 to a page) after the one
+    /// before. A child's listings start when its parent's OU listing ends.
+    fn critical_path(&self, latency: &mut Latency) -> f64 {
+        let pages = |count: usize| count.div_ceil(20).max(1);
+        let mut end: f64 = 0.0;
+        let mut ready = vec![(self.root.clone(), latency.draw() + latency.draw())];
+        while let Some((parent, known)) = ready.pop() {
+            let units = self.children.get(&parent).map_or(&[][..], Vec::as_slice);
+            let units_listed = known + (0..pages(units.len())).map(|_| latency.draw()).sum::<f64>();
+            let accounts = self.members.get(&parent).copied().unwrap_or(0);
+            let accounts_listed = known + (0..pages(accounts)).map(|_| latency.draw()).sum::<f64>();
+            end = end.max(units_listed).max(accounts_listed);
+            ready.extend(units.iter().map(|unit| (unit.clone(), units_listed)));
+        }
+        end
+    }
+}
+
+/// The calls one account needed after its AssumeRoot, as rounds of calls that depend on the
+/// round before and not on each other, read from the account's outcome. The rounds are what
+/// the task cannot avoid, not how rootsweep happens to order them: for delete, every
+/// credential's deletion is one round (a virtual MFA device takes two: deactivate, then delete).
+struct Chain {
+    rounds: Vec<u32>,
+    calls: f64,
+}
+
+fn chain(task: &str, record: &Value) -> Chain {
+    let kinds = |inventory: &Value| -> (u32, u32) {
+        let keys = inventory["access_keys"].as_array().map_or(0, Vec::len) as u32;
+        let present = u32::from(!inventory["password"].is_null())
+            + u32::from(keys > 0)
+            + u32::from(
+                inventory["signing_certificates"]
+                    .as_array()
+                    .is_some_and(|list| !list.is_empty()),
+            )
+            + u32::from(
+                inventory["mfa_devices"]
+                    .as_array()
+                    .is_some_and(|list| !list.is_empty()),
+            );
+        (present, keys)
+    };
+    let mut rounds = Vec::new();
+    if task == "audit" {
+        // GetAccountSummary, then the listings of the kinds it reports, then each access key's
+        // last use.
+        rounds.push(1);
+        let (present, keys) = kinds(&record["details"]["audit"]);
+        if present > 0 {
+            rounds.push(present);
+        }
+        if keys > 0 {
+            rounds.push(keys);
+        }
+    } else {
+        // The four listings, then the deletions, then the four listings that verify them.
+        rounds.push(4);
+        let empty = Vec::new();
+        let actions = record["details"]["delete_credentials"]["actions"]
+            .as_array()
+            .unwrap_or(&empty);
+        let second_step = actions
+            .iter()
+            .filter(|action| action["action"] == "delete_virtual_mfa_device")
+            .count() as u32;
+        let first_step = actions.len() as u32 - second_step;
+        if first_step > 0 {
+            rounds.push(first_step);
+            if second_step > 0 {
+                rounds.push(second_step);
             }
-            chain
-        })
-        .max()
-        .unwrap_or(1);
-    2 + longest
+            rounds.push(4);
+        }
+    }
+    // Every call but the AssumeRoot.
+    let calls = record["calls"].as_f64().unwrap_or(1.0) - 1.0;
+    Chain { rounds, calls }
+}
+
+/// The expected lower bound the quotas and latency imply for the calls a run made (see
+/// docs/benchmarks.md): the mean over seeded draws of the emulator's latency of
+/// - discovery: its tree walk's critical path with every independent listing made at once, or
+///   the Organizations calls at the Organizations quota less its one-second burst, whichever is
+///   longer; then
+/// - the accounts: the i-th AssumeRoot no earlier than the AssumeRoot quota allows (every call
+///   that took a token, less the bucket's one-second burst), each account then taking its own
+///   chain of rounds (or its calls at its IAM quota, if longer), the longest chains first; the
+///   run ends when the last account does.
+fn lower_bound(
+    profile: &Profile,
+    tree: &Tree,
+    organizations_calls: f64,
+    assume_roots: f64,
+    chains: &mut [Chain],
+) -> f64 {
+    let mut latency = Latency::new(profile);
+    chains.sort_by(|a, b| {
+        (b.rounds.len(), b.rounds.iter().sum::<u32>())
+            .cmp(&(a.rounds.len(), a.rounds.iter().sum::<u32>()))
+    });
+    let worked = chains.len().max(1) as f64;
+    let tokens_per_account = assume_roots / worked;
+    let quota_wait = |calls: f64, per_second: f64| (calls - per_second).max(0.0) / per_second;
+    let mut total = 0.0;
+    for _ in 0..SAMPLES {
+        let discovery = tree
+            .critical_path(&mut latency)
+            .max(quota_wait(organizations_calls, profile.organizations));
+        let mut end = discovery;
+        for (index, chain) in chains.iter().enumerate() {
+            let started = discovery
+                + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
+            let assumed = started + latency.draw();
+            let rounds: f64 = chain.rounds.iter().map(|width| latency.round(*width)).sum();
+            let paced = quota_wait(chain.calls, profile.iam_per_account);
+            end = end.max(assumed + rounds.max(paced));
+        }
+        total += end;
+    }
+    total / SAMPLES as f64
 }
 
 fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path) -> Measurement {
@@ -350,34 +518,34 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
     for (key, value) in &emulator.environment {
         command.env(key, value);
     }
+    let emulator_cpu_before = cpu_seconds(emulator.child.id());
     let started = Instant::now();
     let mut child = command.spawn().expect("rootsweep starts");
     let stdout = child.stdout.take().expect("stdout");
     let reader = std::thread::spawn(move || {
         let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+        let mut chains = Vec::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Ok(record) = serde_json::from_str::<Value>(&line)
                 && record["type"] == "account"
             {
-                *statuses
-                    .entry(record["status"].as_str().unwrap_or_default().to_string())
-                    .or_default() += 1;
+                let status = record["status"].as_str().unwrap_or_default().to_string();
+                if status != "skipped" {
+                    chains.push(chain(task, &record));
+                }
+                *statuses.entry(status).or_default() += 1;
             }
         }
-        statuses
+        (statuses, chains)
     });
     let (usage, status) = watch(&mut child);
     let wall = started.elapsed().as_secs_f64();
-    let statuses = reader.join().expect("the reader ends");
+    let emulator_cpu_seconds = cpu_seconds(emulator.child.id()) - emulator_cpu_before;
+    let (statuses, mut chains) = reader.join().expect("the reader ends");
     let stats = admin(&emulator.endpoint, "/_emulator/stats");
     let counts = operation_counts(&stats);
 
-    // The lower bound the quotas and latency imply for the calls this run had to make:
-    // discovery (Organizations calls at the Organizations quota, or the chain of calls that
-    // depend on each other at the mean latency, whichever is longer), then AssumeRoot (every
-    // call that used a token, at the AssumeRoot quota, less the bucket's one-second burst), then
-    // the last account's own calls one after another at the mean latency (or its IAM quota),
-    // taking the last account to make as many calls as the average one.
+    // The lower bound the quotas and latency imply for the calls this run had to make.
     let tokens = |prefix: &str| -> u64 {
         counts
             .iter()
@@ -385,26 +553,14 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
             .map(|(_, (calls, throttled, faults))| calls - throttled - faults)
             .sum()
     };
-    let organizations = tokens("organizations:") as f64;
-    let assume_roots = tokens("sts:AssumeRoot") as f64;
-    let in_account = tokens("iam:") as f64 + tokens("s3:") as f64 + tokens("sqs:") as f64;
-    let worked = statuses
-        .iter()
-        .filter(|(status, _)| *status != "skipped")
-        .map(|(_, count)| *count)
-        .sum::<usize>()
-        .max(1);
-    let per_account = in_account / worked as f64;
-    // A chain of calls that wait for each other takes, on average, the mean latency per call.
-    let mean_latency = mean_latency_seconds(profile);
-    let tail = (per_account * mean_latency)
-        .max((per_account - profile.iam_per_account).max(0.0) / profile.iam_per_account)
-        + mean_latency;
     let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
-    let discovery = ((organizations - profile.organizations).max(0.0) / profile.organizations)
-        .max(discovery_chain(&scenario) as f64 * mean_latency);
-    let bound =
-        discovery + ((assume_roots - profile.assume_root).max(0.0) / profile.assume_root) + tail;
+    let bound = lower_bound(
+        profile,
+        &Tree::from_scenario(&scenario),
+        tokens("organizations:") as f64,
+        tokens("sts:AssumeRoot") as f64,
+        &mut chains,
+    );
     let all_calls: u64 = counts.values().map(|(calls, _, _)| calls).sum();
     let throttled: u64 = counts.values().map(|(_, throttled, _)| throttled).sum();
     let not_well = statuses.get("failed").copied().unwrap_or(0)
@@ -421,6 +577,7 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
         not_well,
         peak_rss_mib: usage.peak_rss_kib as f64 / 1024.0,
         cpu_seconds: usage.cpu_seconds,
+        emulator_cpu_seconds,
         exit_code: status.code().unwrap_or(-1),
     }
 }
@@ -448,9 +605,9 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
     println!("machine: {cores} cores, {cpu}");
     println!(
-        "| profile | task | accounts | wall s | lower bound s | ratio | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | exit |"
+        "| profile | task | accounts | wall s | lower bound s | ratio | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for profile in &PROFILES {
         if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
             continue;
@@ -462,7 +619,7 @@ fn main() {
             for task in ["audit", "delete-credentials"] {
                 let measured = run(profile, accounts, task, &directory);
                 println!(
-                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {} |",
+                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
                     measured.profile,
                     measured.task,
                     measured.accounts,
@@ -475,6 +632,8 @@ fn main() {
                     measured.peak_rss_mib,
                     measured.cpu_seconds,
                     1000.0 * measured.cpu_seconds / measured.accounts as f64,
+                    measured.emulator_cpu_seconds,
+                    (measured.cpu_seconds + measured.emulator_cpu_seconds) / measured.wall,
                     measured.exit_code
                 );
                 let _ = std::io::stdout().flush();
