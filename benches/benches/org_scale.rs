@@ -390,9 +390,10 @@ impl Tree {
 }
 
 /// The calls one account needed after its AssumeRoot, as rounds of calls that depend on the
-/// round before and not on each other, read from the account's outcome. The rounds are what
-/// the task cannot avoid, not how rootsweep happens to order them: for delete, every
-/// credential's deletion is one round (a virtual MFA device takes two: deactivate, then delete).
+/// round before and not on each other, read from the account's outcome. Reads that do not
+/// depend on each other are one round. Changes are not: every deletion is a round of its own,
+/// as changes to one IAM user made at once risk `ConcurrentModification` (AWS lists it for
+/// each of these deletions), so no scheduler should make them at once.
 struct Chain {
     rounds: Vec<u32>,
     calls: f64,
@@ -428,22 +429,13 @@ fn chain(task: &str, record: &Value) -> Chain {
             rounds.push(keys);
         }
     } else {
-        // The four listings, then the deletions, then the four listings that verify them.
+        // The four listings, then each deletion, then the four listings that verify them.
         rounds.push(4);
-        let empty = Vec::new();
-        let actions = record["details"]["delete_credentials"]["actions"]
+        let deletions = record["details"]["delete_credentials"]["actions"]
             .as_array()
-            .unwrap_or(&empty);
-        let second_step = actions
-            .iter()
-            .filter(|action| action["action"] == "delete_virtual_mfa_device")
-            .count() as u32;
-        let first_step = actions.len() as u32 - second_step;
-        if first_step > 0 {
-            rounds.push(first_step);
-            if second_step > 0 {
-                rounds.push(second_step);
-            }
+            .map_or(0, Vec::len);
+        if deletions > 0 {
+            rounds.extend(std::iter::repeat_n(1, deletions));
             rounds.push(4);
         }
     }

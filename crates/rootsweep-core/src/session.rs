@@ -244,7 +244,9 @@ where
             limiter.acquire_retry().await;
         }
         count.calls += 1;
-        let result = request().await;
+        // Boxed: an SDK call's future is several KiB, and inline it would be reserved in
+        // every account's task for as long as the account is in flight (see `call`).
+        let result = Box::pin(request()).await;
         let error = match result {
             Ok(value) => {
                 limits.count(None);
@@ -508,7 +510,9 @@ impl AccountContext {
     /// the generation of that session.
     async fn client<C: SessionClient>(&self, region: &str) -> Result<(C, u32), CallFailure> {
         let mut state = self.session.lock().await;
-        self.ensure_session(&mut state).await?;
+        // Boxed for the reason `call` boxes its request: AssumeRoot's retry loop is large, and
+        // every call of the account's task (several at once) would otherwise reserve room for it.
+        Box::pin(self.ensure_session(&mut state)).await?;
         let generation = state.assumed;
         if let Some(client) = C::cache(&mut state.clients).get(region) {
             return Ok((client.clone(), generation));
@@ -562,7 +566,11 @@ impl AccountContext {
             let (client, generation) = self.client::<C>(region).await?;
             budget.acquire().await;
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let error = match request(client).await {
+            // Boxed: an SDK call's future is several KiB. Inline, the largest call a task might
+            // make, times the calls it makes at once, would be reserved in every account's task
+            // for as long as the account is in flight, most of which it spends waiting for
+            // AssumeRoot; on the heap it costs memory only while the call is made.
+            let error = match Box::pin(request(client)).await {
                 Ok(value) => {
                     self.limits.count(None);
                     emit_rate_change(&self.events, budget.name(), budget.record(false));

@@ -241,6 +241,8 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
         };
     }
 
+    // One deletion at a time, unlike the listings: changes to one IAM user made at once risk
+    // `ConcurrentModification`, which AWS lists for every one of these operations.
     let mut ledger = Ledger::default();
     if to_delete.password.is_some() {
         let result = context

@@ -157,12 +157,17 @@ impl TaskReport {
 
 /// Runs `task` in the account behind `context`.
 pub(crate) async fn run(task: &Task, context: &mut AccountContext) -> TaskReport {
+    // Each task boxed: inline, every account's future would be as large as the largest task's.
     let result = match task {
-        Task::Audit => audit::run(context).await,
-        Task::DeleteCredentials(options) => Ok(delete_credentials::run(context, options).await),
-        Task::AllowPasswordRecovery { dry_run } => recovery::run(context, *dry_run).await,
-        Task::UnlockS3BucketPolicy(options) => Ok(unlock_s3::run(context, options).await),
-        Task::UnlockSqsQueuePolicy(options) => Ok(unlock_sqs::run(context, options).await),
+        Task::Audit => Box::pin(audit::run(context)).await,
+        Task::DeleteCredentials(options) => {
+            Ok(Box::pin(delete_credentials::run(context, options)).await)
+        }
+        Task::AllowPasswordRecovery { dry_run } => Box::pin(recovery::run(context, *dry_run)).await,
+        Task::UnlockS3BucketPolicy(options) => Ok(Box::pin(unlock_s3::run(context, options)).await),
+        Task::UnlockSqsQueuePolicy(options) => {
+            Ok(Box::pin(unlock_sqs::run(context, options)).await)
+        }
     };
     result.unwrap_or_else(|failure| TaskReport::from_failure(&failure, None))
 }
