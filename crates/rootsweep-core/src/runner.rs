@@ -574,7 +574,8 @@ mod tests {
             .credentials_provider(aws_credential_types::Credentials::for_tests())
             .load()
             .await;
-        let aws = Arc::new(AwsContext::new(&config, crate::aws::Timeouts::default()).expect("valid"));
+        let aws =
+            Arc::new(AwsContext::new(&config, crate::aws::Timeouts::default()).expect("valid"));
         let limits = Limits::new(crate::session::LimitSettings::default()).expect("valid");
         let (events, _receiver) = mpsc::unbounded_channel();
         let account = Account {
