@@ -63,6 +63,13 @@ pub enum EventKind {
         expires_in: Duration,
         /// True when it replaced an expired or expiring session.
         refreshed: bool,
+        /// How long the account waited for AssumeRoot permits (every attempt's): with `took`,
+        /// whether the AssumeRoot budget or the calls themselves held the account back.
+        #[serde(with = "crate::serde_duration_ms")]
+        permit_wait: Duration,
+        /// From asking for the first permit to the session, retries included.
+        #[serde(with = "crate::serde_duration_ms")]
+        took: Duration,
     },
     /// A call failed and will be retried after `delay`.
     CallRetrying {

@@ -283,7 +283,7 @@ async fn work_on(
     let mut context =
         AccountContext::new(account.id.clone(), aws, limits, events, kind.task_policy());
     let report = task::run(&task, &mut context).await;
-    let count = context.count();
+    let (calls, retries) = context.calls_and_retries();
     AccountOutcome {
         schema: SCHEMA_VERSION,
         run_id: run_id.to_string(),
@@ -296,8 +296,8 @@ async fn work_on(
         skip_reason: None,
         details: report.details,
         error: report.error,
-        calls: count.calls,
-        retries: count.retries,
+        calls,
+        retries,
         started_at: Some(started_at),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }

@@ -202,11 +202,12 @@ impl PageTokens {
     }
 }
 
-/// Calls and retries made by one call site.
+/// Calls and retries made by one call site, and how long it waited for permits.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CallCount {
     pub(crate) calls: u32,
     pub(crate) retries: u32,
+    pub(crate) permit_wait: Duration,
 }
 
 fn emit_rate_change(
@@ -238,11 +239,13 @@ where
     let mut rng = fastrand::Rng::new();
     let mut attempts = Attempts::default();
     loop {
+        let waiting = Instant::now();
         if attempts.failed() == 0 {
             limiter.acquire().await;
         } else {
             limiter.acquire_retry().await;
         }
+        count.permit_wait += waiting.elapsed();
         count.calls += 1;
         // Boxed: an SDK call's future is several KiB, and inline it would be reserved in
         // every account's task for as long as the account is in flight (see `call`).
@@ -419,11 +422,11 @@ impl AccountContext {
     }
 
     /// The calls (attempts) and retries made in this account so far, AssumeRoot included.
-    pub(crate) fn count(&self) -> CallCount {
-        CallCount {
-            calls: self.calls.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-        }
+    pub(crate) fn calls_and_retries(&self) -> (u32, u32) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.retries.load(Ordering::Relaxed),
+        )
     }
 
     /// The caller's region (IAM is global; it is signed for the caller's region).
@@ -448,6 +451,7 @@ impl AccountContext {
         let target = self.account_id.to_string();
         let policy_arn = self.task_policy.arn();
         let mut count = CallCount::default();
+        let started = Instant::now();
         let output = call_shared(
             &self.limits,
             &self.limits.assume_root,
@@ -502,6 +506,8 @@ impl AccountContext {
             task_policy: self.task_policy,
             expires_in: lifetime,
             refreshed,
+            permit_wait: count.permit_wait,
+            took: started.elapsed(),
         });
         Ok(())
     }

@@ -314,7 +314,7 @@ async fn malformed_answers_are_retried_then_reported() {
         3,
         "retried up to the attempt limit"
     );
-    assert_eq!(context.count().retries, 2);
+    assert_eq!(context.calls_and_retries().1, 2);
 }
 
 #[tokio::test]

@@ -1,9 +1,10 @@
 //! The fewest calls each task needs per account (documented in docs/benchmarks.md), asserted
-//! against every account's record and against the emulator's own counts.
+//! against every account's record and against the emulator's own counts; how an account's
+//! calls overlap; what a session reports of its wait for AssumeRoot.
 
 use rootsweep_core::{
-    CancelHandle, DeleteOptions, LimitSettings, RateSettings, RunSettings, Status, TargetSelector,
-    Task, UnlockS3Options,
+    CancelHandle, DeleteOptions, EventKind, LimitSettings, RateSettings, RunSettings, Status,
+    TargetSelector, Task, UnlockS3Options,
 };
 use rootsweep_emulator::{AccountSpec, Latency, LoadProfile, MfaKind, ScenarioSpec};
 
@@ -236,6 +237,53 @@ async fn an_accounts_listings_are_made_at_once_under_one_session() {
                     .find(|spec| spec.id == account)
                     .expect("account")
             )
+        );
+    }
+}
+
+#[tokio::test]
+async fn sessions_say_how_long_they_waited_for_assume_root() {
+    // AssumeRoot held at 5 a second, and every account started at once: the n-th session can
+    // not be had before (n - 1) fifths of a second, and its event says so. (A limiter can make
+    // an account wait longer on a busy machine, never shorter.)
+    let fixture = Fixture::new(ScenarioSpec {
+        accounts: 8,
+        ..org()
+    })
+    .await;
+    let limits = LimitSettings {
+        assume_root: RateSettings::fixed(5.0),
+        ..crate::fixture::fast_limits()
+    };
+    let (_, recording) = fixture
+        .run_with(
+            Task::Audit,
+            &TargetSelector::default(),
+            RunSettings::default(),
+            limits,
+            &CancelHandle::new(),
+        )
+        .await;
+    let mut waits: Vec<_> = recording
+        .events
+        .iter()
+        .filter_map(|event| match event.kind {
+            EventKind::SessionAssumed {
+                permit_wait, took, ..
+            } => {
+                assert!(took >= permit_wait, "{took:?} < {permit_wait:?}");
+                Some(permit_wait)
+            }
+            _ => None,
+        })
+        .collect();
+    waits.sort();
+    assert!(waits.len() >= 3, "{waits:?}");
+    for (index, wait) in waits.iter().enumerate() {
+        let earliest = std::time::Duration::from_millis(180) * u32::try_from(index).expect("few");
+        assert!(
+            *wait >= earliest,
+            "session {index} waited {wait:?}: {waits:?}"
         );
     }
 }

@@ -31,12 +31,16 @@ pub(crate) fn log_event(event: &Event) {
             task_policy,
             expires_in,
             refreshed,
+            permit_wait,
+            took,
         } => tracing::debug!(
             elapsed_ms,
             %account_id,
             task_policy = task_policy.name(),
             expires_in_s = expires_in.as_secs(),
             refreshed,
+            permit_wait_ms = u64::try_from(permit_wait.as_millis()).unwrap_or(u64::MAX),
+            took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
             "root session assumed"
         ),
         EventKind::CallRetrying {
