@@ -31,6 +31,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::clock::DefaultClock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -343,7 +344,15 @@ fn governor_limiter(rate: f64) -> DefaultDirectRateLimiter {
     let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
         .allow_burst(NonZeroU32::MIN);
-    RateLimiter::direct(quota)
+    RateLimiter::direct_with_clock(quota, shared_clock())
+}
+
+/// One clock for every limiter. `RateLimiter::direct` makes a new `quanta` clock each time,
+/// which calibrates itself with `cpuid` (a trap to the hypervisor on a virtual machine); a
+/// sweep makes a limiter per account, and again whenever the per-account rate changes.
+fn shared_clock() -> DefaultClock {
+    static CLOCK: std::sync::OnceLock<DefaultClock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(DefaultClock::default).clone()
 }
 
 /// The paced limiter and the generation of the rate it was built for.
