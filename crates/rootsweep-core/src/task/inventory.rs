@@ -20,9 +20,9 @@ use crate::session::{AccountContext, CallFailure, PageTokens};
 ///
 /// The kinds are read at once: they do not depend on each other, and one after another they
 /// would make the account's chain of calls, and so the tail of a sweep, four round trips long
-/// instead of one. A failure is reported for the first kind, in the order of
-/// [`CredentialKind`], that failed, whichever failed first in time, so that outcomes do not
-/// depend on latency.
+/// instead of one. Every kind asked for is read even if another fails; if several fail, the
+/// failure reported is the first in the order password, access keys, signing certificates,
+/// MFA devices, not whichever came first, so that outcomes do not depend on latency.
 pub(crate) async fn read(
     context: &AccountContext,
     kinds: &BTreeSet<CredentialKind>,
