@@ -287,7 +287,7 @@ fn operation_counts(stats: &Value) -> BTreeMap<String, (u64, u64, u64)> {
         .unwrap_or_default()
 }
 
-/// Monte Carlo samples behind the lower bound; enough that its figure varies by well under 1%.
+/// Monte Carlo samples behind the lower bound (its mean is taken over them).
 const SAMPLES: usize = 200;
 
 /// The emulator's latency: log-normal, from the profile's median and 99th percentile, drawn by
