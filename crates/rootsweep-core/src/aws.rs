@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
+use aws_sdk_sts::config::StalledStreamProtectionConfig;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -55,8 +56,17 @@ impl Default for Timeouts {
 /// connection per account in flight. (`build_with_connector_fn` is how the SDK builds its own
 /// default; it is hidden from the crate's docs, so an SDK update may move it: the build would
 /// break, not behave differently.)
+///
+/// The SDK also calls the function with no settings each time it builds a client, only to check
+/// that a connector can be made (it then drops it). A real one would parse the trusted
+/// certificates and build a TLS configuration for every member account's client, which was 6%
+/// of a sweep's CPU time; that call gets a plain connector instead. Connectors for requests are
+/// always asked for with settings, and the client keeps one per set of settings.
 fn shared_https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        if settings.is_none() && components.is_none() {
+            return aws_smithy_http_client::Connector::builder().build_http();
+        }
         let mut connector = aws_smithy_http_client::Connector::builder().tls_provider(
             tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc),
         );
@@ -106,6 +116,9 @@ impl AwsContext {
                     .operation_attempt_timeout(timeouts.attempt)
                     .build(),
             )
+            // Every request and answer is a few KiB, and the attempt timeout bounds a stalled
+            // one; the SDK's throughput checks would only arm timers around every call.
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
             .build();
         let sts = aws_sdk_sts::Client::new(&config);
         let organizations = aws_sdk_organizations::Client::new(&config);
@@ -160,9 +173,15 @@ impl AwsContext {
     }
 
     /// An IAM client acting with a root session.
+    ///
+    /// Session clients skip the SDK's identity cache (as do the S3 and SQS ones): their
+    /// credentials are fixed, and the cache the configuration shares keeps 64 providers, so
+    /// with hundreds of accounts in flight it would evict one at random, under a write lock,
+    /// on nearly every call, and arm a load timeout each time.
     pub(crate) fn session_iam(&self, credentials: &Credentials) -> aws_sdk_iam::Client {
         let mut builder = aws_sdk_iam::config::Builder::from(&self.config)
-            .credentials_provider(credentials.clone());
+            .credentials_provider(credentials.clone())
+            .identity_cache(aws_sdk_iam::config::IdentityCache::no_cache());
         for interceptor in &self.interceptors {
             builder.push_interceptor(interceptor.clone());
         }
@@ -174,6 +193,7 @@ impl AwsContext {
     pub(crate) fn session_s3(&self, credentials: &Credentials, region: &str) -> aws_sdk_s3::Client {
         let mut builder = aws_sdk_s3::config::Builder::from(&self.config)
             .credentials_provider(credentials.clone())
+            .identity_cache(aws_sdk_s3::config::IdentityCache::no_cache())
             .region(aws_sdk_s3::config::Region::new(region.to_string()))
             .force_path_style(self.custom_endpoint);
         for interceptor in &self.interceptors {
@@ -190,6 +210,7 @@ impl AwsContext {
     ) -> aws_sdk_sqs::Client {
         let mut builder = aws_sdk_sqs::config::Builder::from(&self.config)
             .credentials_provider(credentials.clone())
+            .identity_cache(aws_sdk_sqs::config::IdentityCache::no_cache())
             .region(aws_sdk_sqs::config::Region::new(region.to_string()));
         for interceptor in &self.interceptors {
             builder.push_interceptor(interceptor.clone());

@@ -10,7 +10,8 @@
 //! - a failing account is an outcome, never an error of the run.
 //!
 //! Concurrency starts at [`RunSettings::initial_concurrency`] and grows by a quarter with every
-//! account that ends well while no account is waiting for an AssumeRoot permit, up to
+//! account that ends well while the accounts waiting for an AssumeRoot permit would all have it
+//! within 20 ms at the current rate ([`Limits::assume_root_queue_is_short`]), up to
 //! [`RunSettings::max_concurrency`]. So a run that fails from the start has little in flight
 //! when it stops, and once accounts queue for AssumeRoot (the budget, not the number of accounts
 //! in flight, sets the pace) no more are started than keep that budget busy: each account in
@@ -94,8 +95,8 @@ impl FromStr for FailureLimit {
 pub struct RunSettings {
     /// The most accounts in flight at once.
     pub max_concurrency: usize,
-    /// Accounts in flight at first; grows by a quarter per account that ends well while no
-    /// account waits for an AssumeRoot permit (see the module documentation).
+    /// Accounts in flight at first; grows by a quarter per account that ends well while the
+    /// queue for AssumeRoot permits is short (see the module documentation).
     pub initial_concurrency: usize,
     /// Work on this many accounts first, and stop if any of them fails or is denied.
     pub canary: Option<usize>,
@@ -454,7 +455,7 @@ impl Runner {
                     started_finished += 1;
                     if outcome.status.is_failure() {
                         failures += 1;
-                    } else if outcome.status.is_success() && self.limits.assume_root_waiting() == 0 {
+                    } else if outcome.status.is_success() && self.limits.assume_root_queue_is_short() {
                         // Nobody queues for AssumeRoot: more accounts in flight would go faster.
                         concurrency = (concurrency + concurrency.div_ceil(4)).min(max_concurrency);
                     }

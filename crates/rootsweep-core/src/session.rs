@@ -35,6 +35,13 @@ use crate::outcome::{ErrorRecord, TaskPolicy};
 const SESSION_MARGIN: Duration = Duration::from_secs(60);
 /// How often one call may replace an expired session before giving up.
 const MAX_SESSION_REFRESHES: u32 = 2;
+/// A queue for AssumeRoot permits this short (at the current rate) is pacing, not a backlog.
+const SHORT_QUEUE: Duration = Duration::from_millis(20);
+
+/// Whether `waiting` callers would all have a permit within [`SHORT_QUEUE`] at `rate` per second.
+fn queue_is_short(waiting: usize, rate: f64) -> bool {
+    waiting as f64 <= rate * SHORT_QUEUE.as_secs_f64()
+}
 
 /// Settings of every budget and of retries.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -134,6 +141,17 @@ impl Limits {
     /// Accounts waiting for an AssumeRoot permit right now.
     pub fn assume_root_waiting(&self) -> usize {
         self.assume_root.waiting()
+    }
+
+    /// Whether the accounts waiting for an AssumeRoot permit would all have one within
+    /// 20 ms at the current rate.
+    ///
+    /// (The runner grows concurrency only then: a longer queue means AssumeRoot's budget sets
+    /// the pace, and more accounts in flight would only hold more memory. Not "nobody waits":
+    /// the budget paces its permits one by one, so at hundreds a second a few accounts always
+    /// wait a moment, even while the budget could serve many more.)
+    pub fn assume_root_queue_is_short(&self) -> bool {
+        queue_is_short(self.assume_root.waiting(), self.assume_root.rate())
     }
 
     fn count(&self, class: Option<ErrorClass>) {
@@ -639,6 +657,37 @@ impl AccountContext {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_queue_is_short_while_the_rate_serves_it_within_20_ms() {
+        use super::queue_is_short;
+        assert!(queue_is_short(0, 0.5));
+        assert!(!queue_is_short(1, 0.5));
+        assert!(queue_is_short(2, 100.0));
+        assert!(!queue_is_short(3, 100.0));
+        assert!(queue_is_short(20, 1_000.0));
+        assert!(!queue_is_short(21, 1_000.0));
+    }
+
+    #[tokio::test]
+    async fn one_account_waiting_seconds_for_assume_root_is_a_backlog() {
+        let limits = super::Limits::new(super::LimitSettings {
+            assume_root: crate::RateSettings::fixed(0.5),
+            ..super::LimitSettings::default()
+        })
+        .expect("limits");
+        limits.assume_root.acquire().await;
+        assert!(limits.assume_root_queue_is_short());
+        let waiter = tokio::spawn({
+            let limits = std::sync::Arc::clone(&limits);
+            async move { limits.assume_root.acquire().await }
+        });
+        while limits.assume_root_waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!limits.assume_root_queue_is_short());
+        waiter.abort();
+    }
+
     use super::*;
 
     #[test]

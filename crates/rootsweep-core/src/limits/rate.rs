@@ -20,6 +20,8 @@
 //!   (noise lowers it by chance too). (One cut is not enough evidence: the first window over
 //!   the quota may have been softened by the service's burst allowance.) The usual level is the lower quartile of the throttle
 //!   fractions of recent windows that did not cut, and of the noise learned.
+//! - An adaptive budget first hands out half a second of its initial rate at once, unpaced
+//!   (`opening_credit`); a per-account budget does so in every account.
 //! - [`AdaptiveLimiter`] is one shared budget (AssumeRoot, Organizations): a `governor` limiter
 //!   rebuilt whenever the controller changes the rate.
 //! - [`AccountBudgets`] is one budget per member account (IAM, S3 and SQS calls made inside it):
@@ -114,6 +116,35 @@ const CUT_HEADROOM: f64 = 0.95;
 const SMALLEST_CUT: f64 = 0.9;
 const FIRST_PROBE_STEP: f64 = 0.05;
 const LAST_PROBE_STEP: f64 = 0.10;
+/// An adaptive budget may spend this much of its initial rate at once before pacing starts
+/// (see [`opening_credit`]).
+const OPENING_BURST: Duration = Duration::from_millis(500);
+
+/// The permits an adaptive budget hands out at once, unpaced, before its first wait: half a
+/// second's worth of its initial rate. AWS meters with token buckets that start full, and a
+/// bucket holds at least a second of its refill rate, so a service that sustains the initial
+/// rate also takes this burst from a caller it has not seen yet; if not, throttling says so
+/// and the calls are retried. Unpaced, the first accounts' calls (the four listings an account
+/// makes at once, discovery's first pages, the first AssumeRoot calls) are not spread over
+/// tens of milliseconds each. A fixed rate gets none: it is a promise never to exceed it.
+fn opening_credit(settings: &RateSettings) -> u32 {
+    if !settings.adaptive {
+        return 0;
+    }
+    // Saturating: the rate is validated finite and positive, and at most a few thousand.
+    (settings.initial * OPENING_BURST.as_secs_f64()).floor() as u32
+}
+
+/// Takes one permit from `credit` if any is left.
+fn take_credit(credit: &std::sync::atomic::AtomicU32) -> bool {
+    use std::sync::atomic::Ordering;
+    credit.load(Ordering::Relaxed) > 0
+        && credit
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+}
 
 /// The rate policy of one budget (see the module documentation).
 #[derive(Debug, Clone)]
@@ -383,6 +414,8 @@ pub struct AdaptiveLimiter {
     turn: tokio::sync::Mutex<()>,
     /// Callers waiting for a permit right now.
     waiting: std::sync::atomic::AtomicUsize,
+    /// Permits left of the opening burst ([`opening_credit`]).
+    credit: std::sync::atomic::AtomicU32,
 }
 
 impl AdaptiveLimiter {
@@ -403,6 +436,7 @@ impl AdaptiveLimiter {
             queue: tokio::sync::Mutex::new(()),
             turn: tokio::sync::Mutex::new(()),
             waiting: std::sync::atomic::AtomicUsize::new(0),
+            credit: std::sync::atomic::AtomicU32::new(opening_credit(&settings)),
         }
     }
 
@@ -454,6 +488,9 @@ impl AdaptiveLimiter {
                 self.0.fetch_sub(1, Ordering::Relaxed);
             }
         }
+        if take_credit(&self.credit) {
+            return;
+        }
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let _waiting = Waiting(&self.waiting);
         let _place = if retry {
@@ -485,6 +522,8 @@ impl AdaptiveLimiter {
 pub struct AccountBudgets {
     name: &'static str,
     state: Mutex<Shared>,
+    /// Each account's opening burst ([`opening_credit`]): every account is new to the service.
+    credit: u32,
 }
 
 /// One account's budget, handed out by [`AccountBudgets::for_account`]. An account's few calls
@@ -493,6 +532,7 @@ pub struct AccountBudgets {
 pub struct AccountBudget {
     budgets: Arc<AccountBudgets>,
     pacer: Mutex<Pacer>,
+    credit: std::sync::atomic::AtomicU32,
 }
 
 impl AccountBudgets {
@@ -504,6 +544,7 @@ impl AccountBudgets {
                 controller: RateController::new(settings, Instant::now()),
                 generation: 0,
             }),
+            credit: opening_credit(&settings),
         })
     }
 
@@ -529,6 +570,13 @@ impl AccountBudgets {
                 limiter: Arc::new(governor_limiter(rate)),
                 generation,
             }),
+            // Half a second at the current rate, if that is less: once throttling has cut the
+            // per-account rate below the initial one, a new account's burst would only be
+            // throttled too.
+            credit: std::sync::atomic::AtomicU32::new(
+                self.credit
+                    .min((rate * OPENING_BURST.as_secs_f64()).floor() as u32),
+            ),
         }
     }
 
@@ -545,6 +593,9 @@ impl AccountBudgets {
 impl AccountBudget {
     /// Waits for a permit in this account.
     pub async fn acquire(&self) {
+        if take_credit(&self.credit) {
+            return;
+        }
         let (rate, generation) = {
             let state = lock(&self.budgets.state);
             (state.controller.rate(), state.generation)
@@ -782,10 +833,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_adaptive_budget_spends_half_a_second_of_its_initial_rate_at_once() {
+        let limiter = AdaptiveLimiter::new("test", RateSettings::adaptive(20.0, 1_000.0));
+        // Ten permits (half a second at 20/s) without waiting, so the rate was not the limit...
+        for _ in 0..10 {
+            limiter.acquire().await;
+        }
+        assert!(!lock(&limiter.state).controller.limited);
+        // ...then the pace: the limiter's one permit, and the next caller waits.
+        limiter.acquire().await;
+        assert!(!lock(&limiter.state).controller.limited);
+        limiter.acquire().await;
+        assert!(lock(&limiter.state).controller.limited);
+    }
+
+    #[tokio::test]
+    async fn every_account_gets_its_own_opening_burst() {
+        let budgets = AccountBudgets::new("test", RateSettings::adaptive(20.0, 1_000.0));
+        for _ in 0..2 {
+            let budget = budgets.for_account();
+            for _ in 0..11 {
+                budget.acquire().await;
+            }
+            // Ten from the opening burst and one from the pacer: nobody waited.
+            assert!(!lock(&budgets.state).controller.limited);
+        }
+        let budget = budgets.for_account();
+        for _ in 0..12 {
+            budget.acquire().await;
+        }
+        assert!(lock(&budgets.state).controller.limited);
+        // Once throttling has cut the per-account rate to 4/s, a new account's burst is two.
+        lock(&budgets.state).controller.rate = 4.0;
+        assert_eq!(
+            budgets
+                .for_account()
+                .credit
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
+        // A fixed rate never goes over itself, not even at first.
+        assert_eq!(opening_credit(&RateSettings::fixed(1_000.0)), 0);
+    }
+
+    #[tokio::test]
     async fn the_shared_limiter_has_no_burst_and_notes_waits() {
         let limiter = AdaptiveLimiter::new("test", RateSettings::fixed(50.0));
         limiter.acquire().await;
-        // No burst: a second permit is not available at once...
+        // No burst at a fixed rate: a second permit is not available at once...
         assert!(limiter.current_pacer().check().is_err());
         // ...so the next caller waits, which the controller notes as the rate being the limit.
         limiter.acquire().await;
