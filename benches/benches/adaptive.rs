@@ -140,15 +140,20 @@ async fn run(assume_root_quota: f64, iam_quota: f64) {
         100.0 * late_throttled as f64 / late_requests.max(1) as f64,
         SETTLE.as_secs()
     );
+    // A budget whose rate never changed (nobody waited for it: an audit's few calls in each
+    // account fit its opening burst) says so, rather than printing a number it never learned.
     let final_rate = |name: &str| {
         rates
             .iter()
             .rev()
             .find(|(_, budget, _)| *budget == name)
-            .map_or(f64::NAN, |(_, _, rate)| *rate)
+            .map_or_else(
+                || "unchanged".to_string(),
+                |(_, _, rate)| format!("{rate:.1}/s"),
+            )
     };
     println!(
-        "  learned rates: AssumeRoot {:.0}/s, IAM per account {:.1}/s ({} rate changes)",
+        "  learned rates: AssumeRoot {}, IAM per account {} ({} rate changes)",
         final_rate("sts:AssumeRoot"),
         final_rate("iam per account"),
         rates.len()
