@@ -74,7 +74,7 @@ pub use outcome::{
     AccountOutcome, CredentialKind, Details, Inventory, SCHEMA_VERSION, Status, TaskKind,
     TaskPolicy,
 };
-pub use runner::{CancelHandle, FailureLimit, RunSettings, Runner};
+pub use runner::{CancelHandle, EventSink, FailureLimit, RunSettings, Runner};
 pub use session::{LimitSettings, Limits};
 pub use task::{
     DeleteOptions, DeletionPlan, PlannedPolicy, PolicyPlan, Task, UnlockS3Options, UnlockSqsOptions,

@@ -187,9 +187,38 @@ pub struct Runner {
     settings: RunSettings,
 }
 
+/// Where a run's events go: [`Runner::run_into`]. ([`Runner::run`] takes a closure instead.)
+pub trait EventSink {
+    /// Why the sink could not take an event.
+    type Error: fmt::Display;
+
+    /// Takes one event; events come in order, one at a time.
+    fn event(&mut self, event: &Event) -> Result<(), Self::Error>;
+
+    /// Called whenever no event is ready and the run is about to wait for one. A sink that
+    /// holds events back to handle several at once (a journal that syncs a batch of outcomes
+    /// with one `fsync`) finishes its batch here, so that nothing is held while the run waits.
+    /// An error stops the run as an error from [`event`](Self::event) does. The last event,
+    /// [`EventKind::RunFinished`], is not followed by a call: a batching sink finishes on it.
+    fn idle(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// A closure as an [`EventSink`] that never batches.
+struct Callback<F>(F);
+
+impl<E: fmt::Display, F: FnMut(&Event) -> Result<(), E>> EventSink for Callback<F> {
+    type Error = E;
+
+    fn event(&mut self, event: &Event) -> Result<(), E> {
+        (self.0)(event)
+    }
+}
+
 /// The dispatcher's state: everything about a run in progress, owned in one place.
-struct Dispatch<'a, E, F: FnMut(&Event) -> Result<(), E>> {
-    on_event: F,
+struct Dispatch<'a, S: EventSink> {
+    sink: &'a mut S,
     started: Instant,
     limits: &'a Limits,
     counts: StatusCounts,
@@ -199,13 +228,24 @@ struct Dispatch<'a, E, F: FnMut(&Event) -> Result<(), E>> {
     stopped: Option<StopReason>,
 }
 
-impl<E: fmt::Display, F: FnMut(&Event) -> Result<(), E>> Dispatch<'_, E, F> {
+impl<S: EventSink> Dispatch<'_, S> {
     fn emit(&mut self, kind: EventKind) {
         let event = Event {
             elapsed: self.started.elapsed(),
             kind,
         };
-        if let Err(error) = (self.on_event)(&event)
+        let result = self.sink.event(&event);
+        self.sink_failed(result);
+    }
+
+    /// Lets the sink finish what it holds before the run waits.
+    fn idle(&mut self) {
+        let result = self.sink.idle();
+        self.sink_failed(result);
+    }
+
+    fn sink_failed(&mut self, result: Result<(), S::Error>) {
+        if let Err(error) = result
             && self.stopped.is_none()
         {
             let reason = StopReason::OutputFailed {
@@ -213,7 +253,7 @@ impl<E: fmt::Display, F: FnMut(&Event) -> Result<(), E>> Dispatch<'_, E, F> {
             };
             self.stopped = Some(reason.clone());
             // Tell the other outputs; a second failure changes nothing.
-            let _ = (self.on_event)(&Event {
+            let _ = self.sink.event(&Event {
                 elapsed: self.started.elapsed(),
                 kind: EventKind::RunCancelling { reason },
             });
@@ -328,6 +368,19 @@ impl Runner {
         E: fmt::Display,
         F: FnMut(&Event) -> Result<(), E>,
     {
+        self.run_into(task, targets, cancel, &mut Callback(on_event))
+            .await
+    }
+
+    /// [`run`](Self::run), handing the events to `sink`, which is also told whenever the run
+    /// is about to wait ([`EventSink::idle`]).
+    pub async fn run_into<S: EventSink>(
+        &self,
+        task: Task,
+        targets: &Targets,
+        cancel: &CancelHandle,
+        sink: &mut S,
+    ) -> RunSummary {
         let run_id: Arc<str> =
             Arc::from(self.settings.run_id.clone().unwrap_or_else(clock::run_id));
         let kind = task.kind();
@@ -335,7 +388,7 @@ impl Runner {
         let started_at = clock::rfc3339(clock::now());
         let max_concurrency = self.settings.max_concurrency.max(1);
         let mut dispatch = Dispatch {
-            on_event,
+            sink,
             started: Instant::now(),
             limits: &self.limits,
             counts: StatusCounts::default(),
@@ -419,69 +472,88 @@ impl Runner {
             if in_flight.is_empty() {
                 break;
             }
-            tokio::select! {
-                joined = in_flight.join_next_with_id() => {
-                    // The account's own events (retries, sessions) come before its outcome.
-                    while let Ok(kind) = event_receiver.try_recv() {
+            // Whatever is ready is handled before the run waits, and the sink is told when it
+            // is about to: outcomes that end together reach it together.
+            let joined = if let Some(joined) = in_flight.try_join_next_with_id() {
+                Some(joined)
+            } else if let Ok(kind) = event_receiver.try_recv() {
+                dispatch.emit(kind);
+                continue;
+            } else {
+                dispatch.idle();
+                tokio::select! {
+                    joined = in_flight.join_next_with_id() => joined,
+                    Some(kind) = event_receiver.recv() => {
                         dispatch.emit(kind);
+                        continue;
                     }
-                    let Some(joined) = joined else { continue };
-                    let outcome = match joined {
-                        Ok((id, outcome)) => {
-                            accounts_in_flight.remove(&id);
-                            outcome
+                    changed = cancel_receiver.changed() => {
+                        if changed.is_err() {
+                            // The handle was dropped: nobody can cancel any more.
+                            tokio::time::sleep(Duration::from_millis(1)).await;
                         }
-                        Err(error) => {
-                            let account = accounts_in_flight.remove(&error.id());
-                            let Some(account) = account else { continue };
-                            if error.is_panic() {
-                                let mut outcome = unstarted(&run_id, kind, &account, Status::Failed,
-                                    "internal error: the task panicked (a bug in rootsweep; please report it)".to_string());
-                                outcome.error = Some(crate::outcome::ErrorRecord {
-                                    class: crate::limits::ErrorClass::Fatal,
-                                    operation: None,
-                                    code: None,
-                                    message: error.to_string(),
-                                    attempts: 1,
-                                });
-                                outcome
-                            } else {
-                                unstarted(&run_id, kind, &account, Status::Cancelled,
-                                    "abandoned in flight by an abort: the account may have been partly changed; run again to finish it".to_string())
-                            }
-                        }
-                    };
-                    dispatch.running = in_flight.len();
-                    started_finished += 1;
-                    if outcome.status.is_failure() {
-                        failures += 1;
-                    } else if outcome.status.is_success() && self.limits.assume_root_queue_is_short() {
-                        // Nobody queues for AssumeRoot: more accounts in flight would go faster.
-                        concurrency = (concurrency + concurrency.div_ceil(4)).min(max_concurrency);
-                    }
-                    dispatch.finish(outcome);
-                    if let Some(size) = canary
-                        && !canary_passed
-                        && started_finished >= size
-                    {
-                        if failures > 0 {
-                            dispatch.stop(StopReason::Canary { canary: size, failures });
-                        }
-                        canary_passed = true;
-                    }
-                    if let Some(limit) = self.settings.max_failures
-                        && limit.exceeded(failures, active_total)
-                    {
-                        dispatch.stop(StopReason::MaxFailures { limit: limit.to_string(), failures });
+                        continue;
                     }
                 }
-                Some(kind) = event_receiver.recv() => dispatch.emit(kind),
-                changed = cancel_receiver.changed() => {
-                    if changed.is_err() {
-                        // The handle was dropped: nobody can cancel any more.
-                        tokio::time::sleep(Duration::from_millis(1)).await;
+            };
+            // The account's own events (retries, sessions) come before its outcome.
+            while let Ok(kind) = event_receiver.try_recv() {
+                dispatch.emit(kind);
+            }
+            let Some(joined) = joined else { continue };
+            let outcome = match joined {
+                Ok((id, outcome)) => {
+                    accounts_in_flight.remove(&id);
+                    outcome
+                }
+                Err(error) => {
+                    let account = accounts_in_flight.remove(&error.id());
+                    let Some(account) = account else { continue };
+                    if error.is_panic() {
+                        let mut outcome = unstarted(&run_id, kind, &account, Status::Failed,
+                            "internal error: the task panicked (a bug in rootsweep; please report it)".to_string());
+                        outcome.error = Some(crate::outcome::ErrorRecord {
+                            class: crate::limits::ErrorClass::Fatal,
+                            operation: None,
+                            code: None,
+                            message: error.to_string(),
+                            attempts: 1,
+                        });
+                        outcome
+                    } else {
+                        unstarted(&run_id, kind, &account, Status::Cancelled,
+                            "abandoned in flight by an abort: the account may have been partly changed; run again to finish it".to_string())
                     }
                 }
+            };
+            dispatch.running = in_flight.len();
+            started_finished += 1;
+            if outcome.status.is_failure() {
+                failures += 1;
+            } else if outcome.status.is_success() && self.limits.assume_root_queue_is_short() {
+                // AssumeRoot keeps up: more accounts in flight would go faster.
+                concurrency = (concurrency + concurrency.div_ceil(4)).min(max_concurrency);
+            }
+            dispatch.finish(outcome);
+            if let Some(size) = canary
+                && !canary_passed
+                && started_finished >= size
+            {
+                if failures > 0 {
+                    dispatch.stop(StopReason::Canary {
+                        canary: size,
+                        failures,
+                    });
+                }
+                canary_passed = true;
+            }
+            if let Some(limit) = self.settings.max_failures
+                && limit.exceeded(failures, active_total)
+            {
+                dispatch.stop(StopReason::MaxFailures {
+                    limit: limit.to_string(),
+                    failures,
+                });
             }
         }
         while let Ok(kind) = event_receiver.try_recv() {

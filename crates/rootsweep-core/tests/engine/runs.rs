@@ -270,6 +270,116 @@ async fn a_failing_output_stops_the_run() {
     assert!(summary.counts.get(Status::Cancelled) > 0);
 }
 
+/// Records what a run hands a sink: "event" or "idle", and fails its `idle` after `fail_after`.
+struct BatchingSink {
+    calls: Vec<&'static str>,
+    outcomes: usize,
+    fail_after: Option<usize>,
+    slow_idle: Option<std::time::Duration>,
+}
+
+impl BatchingSink {
+    fn new(fail_after: Option<usize>, slow_idle: Option<std::time::Duration>) -> Self {
+        Self {
+            calls: Vec::new(),
+            outcomes: 0,
+            fail_after,
+            slow_idle,
+        }
+    }
+
+    fn idles(&self) -> usize {
+        self.calls.iter().filter(|call| **call == "idle").count()
+    }
+}
+
+/// Runs an audit of `fixture`'s org into `sink`; returns the summary and the targets' count.
+async fn audit_into(
+    fixture: &Fixture,
+    settings: RunSettings,
+    sink: &mut BatchingSink,
+) -> (rootsweep_core::RunSummary, usize) {
+    let limits = Limits::new(fast_limits()).expect("limits");
+    let targets = fixture.targets(&limits, &TargetSelector::default()).await;
+    let runner = Runner::new(fixture.aws.clone(), limits, settings);
+    let summary = runner
+        .run_into(Task::Audit, &targets, &CancelHandle::new(), sink)
+        .await;
+    (summary, targets.accounts.len())
+}
+
+impl rootsweep_core::EventSink for BatchingSink {
+    type Error = &'static str;
+
+    fn event(&mut self, event: &rootsweep_core::Event) -> Result<(), &'static str> {
+        self.calls.push("event");
+        if matches!(event.kind, EventKind::AccountFinished { .. }) {
+            self.outcomes += 1;
+        }
+        Ok(())
+    }
+
+    fn idle(&mut self) -> Result<(), &'static str> {
+        self.calls.push("idle");
+        if let Some(pause) = self.slow_idle {
+            // A journal's sync on a slow disk: it blocks the dispatching thread, as `fsync` does.
+            #[allow(clippy::disallowed_methods)]
+            std::thread::sleep(pause);
+        }
+        match self.fail_after {
+            Some(limit) if self.idles() > limit => Err("cannot sync the journal"),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_sink_is_told_whenever_the_run_waits_and_can_stop_it_then() {
+    let fixture = Fixture::new(org()).await;
+    let mut sink = BatchingSink::new(None, None);
+    let (summary, targets) = audit_into(&fixture, RunSettings::default(), &mut sink).await;
+    assert_eq!(summary.stopped, None);
+    assert_eq!(sink.outcomes, targets);
+    // The run waited (for answers) many times, told the sink each time, and never after its
+    // last event: a batching sink finishes on that event.
+    assert!(sink.idles() > 1, "{} idle calls", sink.idles());
+    assert_eq!(sink.calls.last(), Some(&"event"));
+
+    // An error from `idle` stops the run as an output's error does.
+    let settings = RunSettings {
+        initial_concurrency: 2,
+        max_concurrency: 2,
+        ..RunSettings::default()
+    };
+    let mut sink = BatchingSink::new(Some(3), None);
+    let (summary, targets) = audit_into(&fixture, settings, &mut sink).await;
+    assert_eq!(
+        summary.stopped,
+        Some(StopReason::OutputFailed {
+            message: "cannot sync the journal".into()
+        })
+    );
+    assert_eq!(sink.outcomes, targets, "every account still ends");
+    assert!(summary.counts.get(Status::Cancelled) > 0);
+}
+
+// Several threads, as in the binary: the accounts go on while the dispatching thread waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_that_is_slow_when_told_gets_the_outcomes_in_batches() {
+    let fixture = Fixture::new(org()).await;
+    let mut sink = BatchingSink::new(None, Some(std::time::Duration::from_millis(20)));
+    let (_, targets) = audit_into(&fixture, RunSettings::default(), &mut sink).await;
+    // While the sink syncs, accounts go on ending; the run hands over all that ended before
+    // it tells the sink again, so the syncs are far fewer than the outcomes.
+    assert_eq!(sink.outcomes, targets);
+    assert!(
+        2 * sink.idles() < sink.outcomes,
+        "{} idle calls for {} outcomes",
+        sink.idles(),
+        sink.outcomes
+    );
+}
+
 /// The most accounts in flight at once, from the events.
 fn peak_in_flight(recording: &Recording) -> usize {
     let (mut in_flight, mut peak) = (0usize, 0usize);

@@ -328,7 +328,12 @@ impl RecordSink for JournalSink {
         {
             return Ok(());
         }
-        self.writer.record(outcome).map_err(std::io::Error::other)
+        // Synced by `sync`, before any other output sees the outcome (see `Outputs`).
+        self.writer.write(outcome).map_err(std::io::Error::other)
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.writer.sync().map_err(std::io::Error::other)
     }
 
     fn end(&mut self, _summary: &RunSummary) -> std::io::Result<()> {
@@ -614,8 +619,8 @@ async fn launch(
             targets.accounts.len() as u64,
         ));
     }
-    // The journal first: an outcome is on disk before any other output sees it.
-    outputs.add(
+    // An outcome is on disk before any other output sees it.
+    outputs.set_journal(
         format!("the journal {}", journal_path.display()),
         Box::new(JournalSink {
             writer: journal,
@@ -657,7 +662,7 @@ async fn launch(
 
     let runner = Runner::new(aws, Arc::clone(&launch.limits), launch.run_settings.clone());
     let summary = runner
-        .run(launch.task, targets, &cancel, |event| outputs.handle(event))
+        .run_into(launch.task, targets, &cancel, &mut outputs)
         .await;
     interrupts.abort();
     if let Some(StopReason::OutputFailed { message }) = &summary.stopped {

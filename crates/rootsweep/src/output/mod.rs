@@ -34,6 +34,10 @@ pub(crate) trait RecordSink {
     fn begin(&mut self, header: &RunHeader) -> io::Result<()>;
     fn record(&mut self, outcome: &AccountOutcome) -> io::Result<()>;
     fn end(&mut self, summary: &RunSummary) -> io::Result<()>;
+    /// Makes the records so far durable (the journal's `fsync`); most sinks need nothing.
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A report's format, from its file name.
@@ -171,14 +175,57 @@ struct NamedSink {
     broken: bool,
 }
 
+impl NamedSink {
+    /// Writes to the sink unless an earlier write failed; a failure breaks it for the rest of
+    /// the run and says what went wrong.
+    fn write(
+        &mut self,
+        write: impl FnOnce(&mut dyn RecordSink) -> io::Result<()>,
+    ) -> Result<(), String> {
+        if self.broken {
+            return Ok(());
+        }
+        write(self.sink.as_mut()).map_err(|error| {
+            self.broken = true;
+            if error.kind() == io::ErrorKind::BrokenPipe {
+                format!("{} was closed", self.name)
+            } else {
+                format!("cannot write {}: {error}", self.name)
+            }
+        })
+    }
+}
+
+impl rootsweep_core::EventSink for Outputs {
+    type Error = String;
+
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        self.handle(event)
+    }
+
+    fn idle(&mut self) -> Result<(), String> {
+        self.release()
+    }
+}
+
 /// Collects a dry run's planned changes into a plan file.
 pub(crate) struct PlanWriter {
     pub(crate) path: PathBuf,
     pub(crate) plan: Plan,
 }
 
+/// Events held back until the journal is synced: at most this many, so that a run whose
+/// events never pause still syncs (and reports) regularly.
+const MOST_HELD: usize = 256;
+
 /// Every output of one run.
 pub(crate) struct Outputs {
+    /// The journal: it sees each outcome first, and no other output sees an outcome before the
+    /// journal has synced it. Outcomes that end together share one sync: the journal writes
+    /// each as it comes, the events wait in `held`, and the journal is synced and the events
+    /// handed on when the run pauses ([`rootsweep_core::EventSink::idle`]), when `held` is full, or at the end.
+    journal: Option<NamedSink>,
+    held: Vec<Event>,
     sinks: Vec<NamedSink>,
     progress: Option<progress::ProgressDisplay>,
     plan: Option<PlanWriter>,
@@ -188,6 +235,8 @@ pub(crate) struct Outputs {
 impl Outputs {
     pub(crate) fn new(organization_id: Option<String>) -> Self {
         Self {
+            journal: None,
+            held: Vec::new(),
             sinks: Vec::new(),
             progress: None,
             plan: None,
@@ -195,7 +244,16 @@ impl Outputs {
         }
     }
 
-    /// Adds a sink; sinks see each record in the order they were added (the journal first).
+    /// Sets the journal, which sees each outcome before every other output (see `journal`).
+    pub(crate) fn set_journal(&mut self, name: impl Into<String>, sink: Box<dyn RecordSink>) {
+        self.journal = Some(NamedSink {
+            name: name.into(),
+            sink,
+            broken: false,
+        });
+    }
+
+    /// Adds a sink; sinks see each record in the order they were added, after the journal.
     pub(crate) fn add(&mut self, name: impl Into<String>, sink: Box<dyn RecordSink>) {
         self.sinks.push(NamedSink {
             name: name.into(),
@@ -221,14 +279,8 @@ impl Outputs {
         mut write: impl FnMut(&mut dyn RecordSink) -> io::Result<()>,
     ) -> Result<(), String> {
         let mut failure = None;
-        for named in self.sinks.iter_mut().filter(|named| !named.broken) {
-            if let Err(error) = write(named.sink.as_mut()) {
-                named.broken = true;
-                let message = if error.kind() == io::ErrorKind::BrokenPipe {
-                    format!("{} was closed", named.name)
-                } else {
-                    format!("cannot write {}: {error}", named.name)
-                };
+        for named in self.sinks.iter_mut() {
+            if let Err(message) = named.write(&mut write) {
                 failure.get_or_insert(message);
             }
         }
@@ -236,8 +288,50 @@ impl Outputs {
     }
 
     /// Hands one event to every output. An error stops the run from starting more accounts.
-    /// The sinks (the journal first) see an outcome before the logs do.
+    /// The journal sees an outcome first; the other sinks and the logs see it, and every
+    /// event after it, once the journal has synced it.
     pub(crate) fn handle(&mut self, event: &Event) -> Result<(), String> {
+        let journaling = self.journal.as_ref().is_some_and(|journal| !journal.broken);
+        let outcome = match &event.kind {
+            EventKind::AccountFinished { outcome, .. } => Some(outcome),
+            _ => None,
+        };
+        if !journaling {
+            // No journal, or it failed: nothing more to wait for, but what it held goes first.
+            let released = self.release();
+            return released.and(self.deliver(event));
+        }
+        if outcome.is_none() && self.held.is_empty() {
+            return self.deliver(event);
+        }
+        let written = match (outcome, &mut self.journal) {
+            (Some(outcome), Some(journal)) => journal.write(|sink| sink.record(outcome)),
+            _ => Ok(()),
+        };
+        self.held.push(event.clone());
+        if self.held.len() >= MOST_HELD || matches!(event.kind, EventKind::RunFinished { .. }) {
+            return written.and(self.release());
+        }
+        written
+    }
+
+    /// Syncs the journal and hands the events held for it to the other outputs.
+    fn release(&mut self) -> Result<(), String> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut result = match &mut self.journal {
+            Some(journal) => journal.write(|sink| sink.sync()),
+            None => Ok(()),
+        };
+        for event in std::mem::take(&mut self.held) {
+            result = result.and(self.deliver(&event));
+        }
+        result
+    }
+
+    /// Hands one event to every output but the journal.
+    fn deliver(&mut self, event: &Event) -> Result<(), String> {
         let result = self.dispatch(event);
         log::log_event(event);
         result
@@ -411,5 +505,159 @@ pub(crate) mod test_records {
             retries: 9,
             throttled: 9,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use rootsweep_core::outcome::StatusCounts;
+    use rootsweep_core::{EventSink, Progress};
+
+    use super::*;
+
+    /// A sink that logs what it is asked to do, as "<name> <call> <account>".
+    struct Logged {
+        name: &'static str,
+        log: Rc<RefCell<Vec<String>>>,
+        fail_records: bool,
+    }
+
+    impl RecordSink for Logged {
+        fn begin(&mut self, _header: &RunHeader) -> io::Result<()> {
+            Ok(())
+        }
+        fn record(&mut self, outcome: &AccountOutcome) -> io::Result<()> {
+            if self.fail_records {
+                return Err(io::Error::other("disk full"));
+            }
+            let line = format!("{} record {}", self.name, outcome.account_id);
+            self.log.borrow_mut().push(line);
+            Ok(())
+        }
+        fn end(&mut self, _summary: &RunSummary) -> io::Result<()> {
+            self.log.borrow_mut().push(format!("{} end", self.name));
+            Ok(())
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            self.log.borrow_mut().push(format!("{} sync", self.name));
+            Ok(())
+        }
+    }
+
+    fn outputs(fail_journal: bool) -> (Outputs, Rc<RefCell<Vec<String>>>) {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut outputs = Outputs::new(None);
+        let sink = |name, fail_records| {
+            Box::new(Logged {
+                name,
+                log: Rc::clone(&log),
+                fail_records,
+            })
+        };
+        outputs.set_journal("the journal", sink("journal", fail_journal));
+        outputs.add("stdout", sink("stdout", false));
+        (outputs, log)
+    }
+
+    fn finished(index: usize) -> Event {
+        let outcome = test_records::outcomes()[index].clone();
+        Event {
+            elapsed: Duration::ZERO,
+            kind: EventKind::AccountFinished {
+                outcome: Box::new(outcome),
+                progress: Progress {
+                    finished: index + 1,
+                    total: 10,
+                    running: 0,
+                    counts: StatusCounts::default(),
+                    throttled: 0,
+                },
+            },
+        }
+    }
+
+    fn account(index: usize) -> String {
+        test_records::outcomes()[index].account_id.to_string()
+    }
+
+    fn taken(log: &Rc<RefCell<Vec<String>>>) -> Vec<String> {
+        std::mem::take(&mut *log.borrow_mut())
+    }
+
+    #[test]
+    fn outcomes_that_end_together_share_one_sync_before_any_other_output_sees_them() {
+        let (mut outputs, log) = outputs(false);
+        outputs.handle(&finished(0)).expect("handled");
+        outputs.handle(&finished(1)).expect("handled");
+        assert_eq!(
+            taken(&log),
+            [
+                format!("journal record {}", account(0)),
+                format!("journal record {}", account(1)),
+            ]
+        );
+        // The run is about to wait: one sync, then the other outputs, in order.
+        outputs.idle().expect("released");
+        assert_eq!(
+            taken(&log),
+            [
+                "journal sync".to_string(),
+                format!("stdout record {}", account(0)),
+                format!("stdout record {}", account(1)),
+            ]
+        );
+        // Nothing held: no sync without a new outcome.
+        outputs.idle().expect("nothing to release");
+        assert!(taken(&log).is_empty());
+    }
+
+    #[test]
+    fn the_last_event_and_a_full_batch_release_what_is_held() {
+        let (mut outputs, log) = outputs(false);
+        for _ in 0..MOST_HELD {
+            outputs.handle(&finished(0)).expect("handled");
+        }
+        let log_now = taken(&log);
+        assert_eq!(log_now.len(), 2 * MOST_HELD + 1, "{log_now:?}");
+        assert_eq!(log_now[MOST_HELD], "journal sync");
+        outputs.handle(&finished(1)).expect("handled");
+        let summary = Event {
+            elapsed: Duration::ZERO,
+            kind: EventKind::RunFinished {
+                summary: test_records::summary(),
+            },
+        };
+        outputs.handle(&summary).expect("handled");
+        assert_eq!(
+            taken(&log),
+            [
+                format!("journal record {}", account(1)),
+                "journal sync".to_string(),
+                format!("stdout record {}", account(1)),
+                "stdout end".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_journal_that_fails_stops_the_run_and_holds_nothing_back() {
+        let (mut outputs, log) = outputs(true);
+        let error = outputs
+            .handle(&finished(0))
+            .expect_err("the journal failed");
+        assert_eq!(error, "cannot write the journal: disk full");
+        // The outcome still reaches the other outputs, in order, and the next ones at once.
+        outputs.handle(&finished(1)).expect("handled");
+        assert_eq!(
+            taken(&log),
+            [
+                format!("stdout record {}", account(0)),
+                format!("stdout record {}", account(1)),
+            ]
+        );
     }
 }
