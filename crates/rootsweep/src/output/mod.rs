@@ -245,6 +245,7 @@ impl Outputs {
     }
 
     /// Sets the journal, which sees each outcome before every other output (see `journal`).
+    /// It is handed records and asked to sync; its `begin` and `end` are not called.
     pub(crate) fn set_journal(&mut self, name: impl Into<String>, sink: Box<dyn RecordSink>) {
         self.journal = Some(NamedSink {
             name: name.into(),
