@@ -657,9 +657,10 @@ impl AccountContext {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_queue_is_short_while_the_rate_serves_it_within_20_ms() {
-        use super::queue_is_short;
         assert!(queue_is_short(0, 0.5));
         assert!(!queue_is_short(1, 0.5));
         assert!(queue_is_short(2, 100.0));
@@ -670,9 +671,9 @@ mod tests {
 
     #[tokio::test]
     async fn one_account_waiting_seconds_for_assume_root_is_a_backlog() {
-        let limits = super::Limits::new(super::LimitSettings {
+        let limits = Limits::new(LimitSettings {
             assume_root: crate::RateSettings::fixed(0.5),
-            ..super::LimitSettings::default()
+            ..LimitSettings::default()
         })
         .expect("limits");
         limits.assume_root.acquire().await;
@@ -687,8 +688,6 @@ mod tests {
         assert!(!limits.assume_root_queue_is_short());
         waiter.abort();
     }
-
-    use super::*;
 
     #[test]
     fn a_repeated_page_token_ends_the_listing_with_a_failure() {
