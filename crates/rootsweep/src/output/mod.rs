@@ -223,7 +223,8 @@ pub(crate) struct Outputs {
     /// The journal: it sees each outcome first, and no other output sees an outcome before the
     /// journal has synced it. Outcomes that end together share one sync: the journal writes
     /// each as it comes, the events wait in `held`, and the journal is synced and the events
-    /// handed on when the run pauses ([`rootsweep_core::EventSink::idle`]), when `held` is full, or at the end.
+    /// handed on when the run pauses ([`rootsweep_core::EventSink::idle`]), when `held` is
+    /// full, or at the end.
     journal: Option<NamedSink>,
     held: Vec<Event>,
     sinks: Vec<NamedSink>,
