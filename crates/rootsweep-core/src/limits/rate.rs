@@ -121,10 +121,10 @@ const LAST_PROBE_STEP: f64 = 0.10;
 const OPENING_BURST: Duration = Duration::from_millis(500);
 
 /// The permits an adaptive budget hands out at once, unpaced, before its first wait: half a
-/// second's worth of its initial rate. AWS meters with token buckets that start full, and a
-/// bucket holds at least a second of its refill rate, so a service that sustains the initial
-/// rate also takes this burst from a caller it has not seen yet; if not, throttling says so
-/// and the calls are retried. Unpaced, the first accounts' calls (the four listings an account
+/// second's worth of its initial rate. AWS meters with token buckets; if a bucket starts full
+/// and holds at least a second of its refill rate (an assumption: AWS publishes neither), a
+/// service that sustains the initial rate also takes this burst from a caller it has not seen
+/// yet; if not, throttling says so and the calls are retried. Unpaced, the first accounts' calls (the four listings an account
 /// makes at once, discovery's first pages, the first AssumeRoot calls) are not spread over
 /// tens of milliseconds each. A fixed rate gets none: it is a promise never to exceed it.
 fn opening_credit(settings: &RateSettings) -> u32 {
