@@ -124,15 +124,22 @@ const OPENING_BURST: Duration = Duration::from_millis(500);
 /// second's worth of its initial rate. AWS meters with token buckets; if a bucket starts full
 /// and holds at least a second of its refill rate (an assumption: AWS publishes neither), a
 /// service that sustains the initial rate also takes this burst from a caller it has not seen
-/// yet; if not, throttling says so and the calls are retried. Unpaced, the first accounts' calls (the four listings an account
-/// makes at once, discovery's first pages, the first AssumeRoot calls) are not spread over
-/// tens of milliseconds each. A fixed rate gets none: it is a promise never to exceed it.
+/// yet; if not, throttling says so and the calls are retried. Unpaced, the first accounts'
+/// calls (the four listings an account makes at once, discovery's first pages, the first
+/// AssumeRoot calls) are not spread over tens of milliseconds each. A fixed rate gets none:
+/// it is a promise never to exceed it.
 fn opening_credit(settings: &RateSettings) -> u32 {
-    if !settings.adaptive {
-        return 0;
+    if settings.adaptive {
+        burst_at(settings.initial)
+    } else {
+        0
     }
-    // Saturating: the rate is validated finite and positive, and at most a few thousand.
-    (settings.initial * OPENING_BURST.as_secs_f64()).floor() as u32
+}
+
+/// [`OPENING_BURST`]'s worth of permits at `rate` per second.
+fn burst_at(rate: f64) -> u32 {
+    // Saturating: rates are validated finite and positive, and at most a few thousand.
+    (rate * OPENING_BURST.as_secs_f64()).floor() as u32
 }
 
 /// Takes one permit from `credit` if any is left.
@@ -573,10 +580,7 @@ impl AccountBudgets {
             // Half a second at the current rate, if that is less: once throttling has cut the
             // per-account rate below the initial one, a new account's burst would only be
             // throttled too.
-            credit: std::sync::atomic::AtomicU32::new(
-                self.credit
-                    .min((rate * OPENING_BURST.as_secs_f64()).floor() as u32),
-            ),
+            credit: std::sync::atomic::AtomicU32::new(self.credit.min(burst_at(rate))),
         }
     }
 
