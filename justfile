@@ -35,7 +35,8 @@ ci:
 emulator *args:
     cargo run --release -p rootsweep-emulator -- "$@"
 
-# Org-scale benchmarks: release rootsweep against the release emulator (`just bench quick` for 1,000 accounts only).
+# Org-scale benchmarks: release rootsweep against the release emulator (`just bench quick` for 1,000 accounts only,
+# `just bench ar500 seed=3` for one profile and another generated org and latency draws).
 bench *args:
     cargo build --release -p rootsweep -p rootsweep-emulator
     cargo bench -p rootsweep-benches --bench org_scale -- "$@"

@@ -7,7 +7,8 @@
 //!
 //! Run: `just bench` (builds the release binaries first), or
 //! `cargo build --release -p rootsweep -p rootsweep-emulator && cargo bench -p rootsweep-benches --bench org_scale`.
-//! Arguments after `--`: `quick` (1,000-account runs only), or profile names to run only those.
+//! Arguments after `--`: `quick` (1,000-account runs only), profile names to run only those, and
+//! `seed=N` for another generated org and other latency draws (7 by default).
 //! The method and the latest figures are in docs/benchmarks.md.
 
 #![expect(
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rootsweep_emulator::Service;
 use serde_json::{Value, json};
 
 /// One quota profile.
@@ -115,14 +117,19 @@ impl Drop for EmulatorProcess {
     }
 }
 
-fn start_emulator(directory: &Path, profile: &Profile, accounts: usize) -> EmulatorProcess {
+fn start_emulator(
+    directory: &Path,
+    profile: &Profile,
+    accounts: usize,
+    seed: u64,
+) -> EmulatorProcess {
     let spec = json!({ "scp_restricted_ous": 0, "password_share": 0.35, "access_key_share": 0.15 });
     let mut faults = Vec::new();
     if profile.noise > 0.0 {
         faults.push(json!({ "kind": "throttle", "rate": profile.noise }));
     }
     let load = json!({
-        "seed": 7,
+        "seed": seed,
         "latency": { "median_ms": profile.median_ms, "p99_ms": profile.p99_ms },
         "quotas": {
             "assume_root": { "per_second": profile.assume_root },
@@ -140,7 +147,7 @@ fn start_emulator(directory: &Path, profile: &Profile, accounts: usize) -> Emula
             "--listen",
             "127.0.0.1:0",
             "--seed",
-            "7",
+            &seed.to_string(),
             "--accounts",
             &accounts.to_string(),
         ])
@@ -257,7 +264,12 @@ struct Measurement {
     task: &'static str,
     accounts: usize,
     wall: f64,
+    /// The lower bound, the longest chains first.
     bound: f64,
+    /// The same bound with the accounts in the order rootsweep started them.
+    bound_as_started: f64,
+    /// The bound for the latency this run met, the accounts in the order rootsweep started them.
+    bound_latency_met: f64,
     calls_per_account: f64,
     throttled: u64,
     not_well: usize,
@@ -395,53 +407,119 @@ impl Tree {
 /// as changes to one IAM user made at once risk `ConcurrentModification` (AWS lists it for
 /// each of these deletions), so no scheduler should make them at once.
 struct Chain {
-    rounds: Vec<u32>,
+    account_id: String,
+    /// Each round's IAM calls: the operation and which call of it in the account this is
+    /// (from 1), which fixes the latency the emulator injects.
+    rounds: Vec<Vec<(&'static str, u64)>>,
     calls: f64,
+    /// When rootsweep started the account (RFC 3339, UTC, fixed width: sorts as text).
+    started_at: String,
+}
+
+impl Chain {
+    /// How many calls each round makes at once.
+    fn widths(&self) -> impl Iterator<Item = u32> + '_ {
+        self.rounds.iter().map(|round| round.len() as u32)
+    }
+}
+
+/// The operation a delete-credentials action calls.
+fn deletion_operation(action: &str) -> &'static str {
+    match action {
+        "delete_login_profile" => "DeleteLoginProfile",
+        "delete_access_key" => "DeleteAccessKey",
+        "delete_signing_certificate" => "DeleteSigningCertificate",
+        "deactivate_mfa_device" => "DeactivateMFADevice",
+        "delete_virtual_mfa_device" => "DeleteVirtualMFADevice",
+        other => panic!("an action the harness does not know: {other}"),
+    }
 }
 
 fn chain(task: &str, record: &Value) -> Chain {
-    let kinds = |inventory: &Value| -> (u32, u32) {
-        let keys = inventory["access_keys"].as_array().map_or(0, Vec::len) as u32;
-        let present = u32::from(!inventory["password"].is_null())
-            + u32::from(keys > 0)
-            + u32::from(
-                inventory["signing_certificates"]
-                    .as_array()
-                    .is_some_and(|list| !list.is_empty()),
-            )
-            + u32::from(
-                inventory["mfa_devices"]
-                    .as_array()
-                    .is_some_and(|list| !list.is_empty()),
-            );
-        (present, keys)
+    let listings = |nth: u64| {
+        vec![
+            ("GetLoginProfile", nth),
+            ("ListAccessKeys", nth),
+            ("ListSigningCertificates", nth),
+            ("ListMFADevices", nth),
+        ]
     };
-    let mut rounds = Vec::new();
+    let mut rounds: Vec<Vec<(&'static str, u64)>> = Vec::new();
     if task == "audit" {
         // GetAccountSummary, then the listings of the kinds it reports, then each access key's
         // last use.
-        rounds.push(1);
-        let (present, keys) = kinds(&record["details"]["audit"]);
-        if present > 0 {
-            rounds.push(present);
+        rounds.push(vec![("GetAccountSummary", 1)]);
+        let inventory = &record["details"]["audit"];
+        let present = |field: &str| {
+            inventory[field]
+                .as_array()
+                .is_some_and(|list| !list.is_empty())
+        };
+        let keys = inventory["access_keys"].as_array().map_or(0, Vec::len) as u64;
+        let listed: Vec<(&'static str, u64)> = listings(1)
+            .into_iter()
+            .zip([
+                !inventory["password"].is_null(),
+                keys > 0,
+                present("signing_certificates"),
+                present("mfa_devices"),
+            ])
+            .filter_map(|(call, wanted)| wanted.then_some(call))
+            .collect();
+        if !listed.is_empty() {
+            rounds.push(listed);
         }
         if keys > 0 {
-            rounds.push(keys);
+            rounds.push(
+                (1..=keys)
+                    .map(|nth| ("GetAccessKeyLastUsed", nth))
+                    .collect(),
+            );
         }
     } else {
         // The four listings, then each deletion, then the four listings that verify them.
-        rounds.push(4);
-        let deletions = record["details"]["delete_credentials"]["actions"]
+        rounds.push(listings(1));
+        let actions = record["details"]["delete_credentials"]["actions"]
             .as_array()
-            .map_or(0, Vec::len);
-        if deletions > 0 {
-            rounds.extend(std::iter::repeat_n(1, deletions));
-            rounds.push(4);
+            .cloned()
+            .unwrap_or_default();
+        let mut made: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for action in &actions {
+            let operation = deletion_operation(action["action"].as_str().unwrap_or_default());
+            let nth = made.entry(operation).or_default();
+            *nth += 1;
+            rounds.push(vec![(operation, *nth)]);
+        }
+        if !actions.is_empty() {
+            rounds.push(listings(2));
         }
     }
     // Every call but the AssumeRoot.
     let calls = record["calls"].as_f64().unwrap_or(1.0) - 1.0;
-    Chain { rounds, calls }
+    let started_at = record["started_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Chain {
+        account_id: record["account_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        rounds,
+        calls,
+        started_at,
+    }
+}
+
+/// The order in which the bound starts the accounts.
+#[derive(Clone, Copy, PartialEq)]
+enum Order {
+    /// The longest chains first: what a scheduler that knew every account's credentials before
+    /// listing them would do. This is the lower bound the targets are measured against.
+    LongestFirst,
+    /// The order rootsweep started them in (by account ID): what a scheduler that knows nothing
+    /// of an account before working on it can do, with everything else ideal.
+    AsStarted,
 }
 
 /// The expected lower bound the quotas and latency imply for the calls a run made (see
@@ -451,20 +529,24 @@ fn chain(task: &str, record: &Value) -> Chain {
 ///   longer; then
 /// - the accounts: the i-th AssumeRoot no earlier than the AssumeRoot quota allows (every call
 ///   that took a token, less the bucket's one-second burst), each account then taking its own
-///   chain of rounds (or its calls at its IAM quota, if longer), the longest chains first; the
-///   run ends when the last account does.
+///   chain of rounds (or its calls at its IAM quota, if longer), in `order`; the run ends when
+///   the last account does.
 fn lower_bound(
     profile: &Profile,
     tree: &Tree,
     organizations_calls: f64,
     assume_roots: f64,
     chains: &mut [Chain],
+    order: Order,
 ) -> f64 {
     let mut latency = Latency::new(profile);
-    chains.sort_by(|a, b| {
-        (b.rounds.len(), b.rounds.iter().sum::<u32>())
-            .cmp(&(a.rounds.len(), a.rounds.iter().sum::<u32>()))
-    });
+    match order {
+        Order::LongestFirst => chains.sort_by(|a, b| {
+            (b.rounds.len(), b.widths().sum::<u32>())
+                .cmp(&(a.rounds.len(), a.widths().sum::<u32>()))
+        }),
+        Order::AsStarted => chains.sort_by(|a, b| a.started_at.cmp(&b.started_at)),
+    }
     let worked = chains.len().max(1) as f64;
     let tokens_per_account = assume_roots / worked;
     let quota_wait = |calls: f64, per_second: f64| (calls - per_second).max(0.0) / per_second;
@@ -478,7 +560,7 @@ fn lower_bound(
             let started = discovery
                 + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
             let assumed = started + latency.draw();
-            let rounds: f64 = chain.rounds.iter().map(|width| latency.round(*width)).sum();
+            let rounds: f64 = chain.widths().map(|width| latency.round(width)).sum();
             let paced = quota_wait(chain.calls, profile.iam_per_account);
             end = end.max(assumed + rounds.max(paced));
         }
@@ -487,8 +569,70 @@ fn lower_bound(
     total / SAMPLES as f64
 }
 
-fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path) -> Measurement {
-    let emulator = start_emulator(directory, profile, accounts);
+/// The bound for the latency this run met rather than for fresh draws: each account's
+/// AssumeRoot and calls take the latency the emulator injected into them (it depends only on
+/// the seed, the account, the operation and which call of it this is; first attempts only),
+/// and the accounts start in the order rootsweep started them, at the AssumeRoot quota as
+/// above. Discovery is its expected critical path as in [`lower_bound`]: which of its calls
+/// met which draw depends on the timing of the walk.
+fn bound_with_latency_met(
+    profile: &Profile,
+    tree: &Tree,
+    organizations_calls: f64,
+    assume_roots: f64,
+    chains: &mut [Chain],
+    seed: u64,
+) -> f64 {
+    let quota_wait = |calls: f64, per_second: f64| (calls - per_second).max(0.0) / per_second;
+    let mut latency = Latency::new(profile);
+    let discovery = (0..SAMPLES)
+        .map(|_| {
+            tree.critical_path(&mut latency)
+                .max(quota_wait(organizations_calls, profile.organizations))
+        })
+        .sum::<f64>()
+        / SAMPLES as f64;
+    let met = rootsweep_emulator::Latency {
+        median_ms: profile.median_ms,
+        p99_ms: profile.p99_ms,
+    };
+    let injected = |service, operation: &str, account: &str, nth| {
+        met.injected(seed, service, operation, account, nth)
+            .as_secs_f64()
+    };
+    chains.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    let tokens_per_account = assume_roots / chains.len().max(1) as f64;
+    let mut end = discovery;
+    for (index, chain) in chains.iter().enumerate() {
+        let started =
+            discovery + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
+        let assumed = started + injected(Service::Sts, "AssumeRoot", &chain.account_id, 1);
+        let rounds: f64 = chain
+            .rounds
+            .iter()
+            .map(|round| {
+                round
+                    .iter()
+                    .map(|(operation, nth)| {
+                        injected(Service::Iam, operation, &chain.account_id, *nth)
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .sum();
+        let paced = quota_wait(chain.calls, profile.iam_per_account);
+        end = end.max(assumed + rounds.max(paced));
+    }
+    end
+}
+
+fn run(
+    profile: &Profile,
+    accounts: usize,
+    task: &'static str,
+    directory: &Path,
+    seed: u64,
+) -> Measurement {
+    let emulator = start_emulator(directory, profile, accounts, seed);
     let journal = directory.join(format!("{task}-{}-{accounts}.jsonl", profile.name));
     std::fs::remove_file(&journal).ok();
     let mut command = Command::new(binary("rootsweep"));
@@ -546,12 +690,26 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
             .sum()
     };
     let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
-    let bound = lower_bound(
+    let tree = Tree::from_scenario(&scenario);
+    let bound_in = |order, chains: &mut [Chain]| {
+        lower_bound(
+            profile,
+            &tree,
+            tokens("organizations:") as f64,
+            tokens("sts:AssumeRoot") as f64,
+            chains,
+            order,
+        )
+    };
+    let bound = bound_in(Order::LongestFirst, &mut chains);
+    let bound_as_started = bound_in(Order::AsStarted, &mut chains);
+    let bound_latency_met = bound_with_latency_met(
         profile,
-        &Tree::from_scenario(&scenario),
+        &tree,
         tokens("organizations:") as f64,
         tokens("sts:AssumeRoot") as f64,
         &mut chains,
+        seed,
     );
     let all_calls: u64 = counts.values().map(|(calls, _, _)| calls).sum();
     let throttled: u64 = counts.values().map(|(_, throttled, _)| throttled).sum();
@@ -564,6 +722,8 @@ fn run(profile: &Profile, accounts: usize, task: &'static str, directory: &Path)
         accounts,
         wall,
         bound,
+        bound_as_started,
+        bound_latency_met,
         calls_per_account: all_calls as f64 / accounts as f64,
         throttled,
         not_well,
@@ -580,10 +740,31 @@ fn main() {
         .filter(|argument| !argument.starts_with("--"))
         .collect();
     let quick = arguments.iter().any(|argument| argument == "quick");
+    let seed = match arguments
+        .iter()
+        .find_map(|argument| argument.strip_prefix("seed="))
+    {
+        None => 7,
+        Some(seed) => seed.parse::<u64>().unwrap_or_else(|_| {
+            eprintln!("seed={seed}: expected a whole number, for example seed=3");
+            std::process::exit(2);
+        }),
+    };
     let chosen: Vec<&String> = arguments
         .iter()
-        .filter(|argument| *argument != "quick")
+        .filter(|argument| *argument != "quick" && !argument.starts_with("seed="))
         .collect();
+    if let Some(unknown) = chosen
+        .iter()
+        .find(|name| !PROFILES.iter().any(|profile| profile.name == name.as_str()))
+    {
+        let names: Vec<&str> = PROFILES.iter().map(|profile| profile.name).collect();
+        eprintln!(
+            "{unknown}: no such profile; expected quick, seed=N or any of {}",
+            names.join(", ")
+        );
+        std::process::exit(2);
+    }
     let directory = std::env::temp_dir().join(format!("rootsweep-bench-{}", std::process::id()));
     std::fs::create_dir_all(&directory).expect("temp dir");
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -595,11 +776,13 @@ fn main() {
         })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
-    println!("machine: {cores} cores, {cpu}");
+    println!("machine: {cores} cores, {cpu}; seed {seed}");
     println!(
-        "| profile | task | accounts | wall s | lower bound s | ratio | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
+        "| profile | task | accounts | wall s | lower bound s | ratio | ratio as started | ratio to latency met | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for profile in &PROFILES {
         if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
             continue;
@@ -609,15 +792,17 @@ fn main() {
                 continue;
             }
             for task in ["audit", "delete-credentials"] {
-                let measured = run(profile, accounts, task, &directory);
+                let measured = run(profile, accounts, task, &directory, seed);
                 println!(
-                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
+                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
                     measured.profile,
                     measured.task,
                     measured.accounts,
                     measured.wall,
                     measured.bound,
                     measured.wall / measured.bound,
+                    measured.wall / measured.bound_as_started,
+                    measured.wall / measured.bound_latency_met,
                     measured.calls_per_account,
                     measured.throttled,
                     measured.not_well,

@@ -74,6 +74,23 @@ impl Latency {
         let milliseconds = self.median_ms * (sigma * normal).exp();
         Duration::from_secs_f64((milliseconds / 1000.0).clamp(0.0, 60.0))
     }
+
+    /// The latency injected into the `nth` call (counting from 1, retries included) of
+    /// `operation` on `service` made in `account` (for AssumeRoot, the target account; for
+    /// Organizations, the caller's) under `seed`. Draws depend on these alone, not on timing or
+    /// on other calls, so a benchmark can work out the latency a run met from the calls it
+    /// made. Slow faults add to it.
+    pub fn injected(
+        &self,
+        seed: u64,
+        service: Service,
+        operation: &str,
+        account: &str,
+        nth: u64,
+    ) -> Duration {
+        let mut draws = Draws::for_call(seed, service, operation, account, nth);
+        self.sample(draws.uniform(), draws.uniform())
+    }
 }
 
 /// A token bucket quota: a refill rate and a burst capacity.
@@ -238,6 +255,13 @@ pub(crate) struct LoadShaper {
 struct Draws(fastrand::Rng);
 
 impl Draws {
+    /// The draws of the `nth` call of `operation` in `account`.
+    fn for_call(seed: u64, service: Service, operation: &str, account: &str, nth: u64) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (seed, service, operation, account, nth).hash(&mut hasher);
+        Self(fastrand::Rng::with_seed(hasher.finish()))
+    }
+
     fn uniform(&mut self) -> f64 {
         // In (0, 1], so logarithms stay finite.
         1.0 - self.0.f64()
@@ -277,9 +301,7 @@ impl LoadShaper {
             .entry((service, operation.to_string(), account.to_string()))
             .or_insert(0);
         *counter += 1;
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (seed, service, operation, account, *counter).hash(&mut hasher);
-        Draws(fastrand::Rng::with_seed(hasher.finish()))
+        Draws::for_call(seed, service, operation, account, *counter)
     }
 
     /// Decides the fate of a request before it is processed. `quota_key` names the bucket the
@@ -386,6 +408,33 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latency_a_call_meets_can_be_worked_out_from_the_call_alone() {
+        let latency = Latency {
+            median_ms: 30.0,
+            p99_ms: 300.0,
+        };
+        let shaper = LoadShaper::new(LoadProfile {
+            seed: 11,
+            latency: Some(latency),
+            ..LoadProfile::default()
+        });
+        let delay = |verdict| match verdict {
+            Verdict::Proceed { delay, .. } => delay,
+            _ => panic!("no quota or fault here"),
+        };
+        // Calls elsewhere do not shift an account's draws; its own calls count from 1.
+        let first = delay(shaper.admit(Service::Iam, "ListMFADevices", "a", None));
+        let elsewhere = delay(shaper.admit(Service::Iam, "ListMFADevices", "b", None));
+        let second = delay(shaper.admit(Service::Iam, "ListMFADevices", "a", None));
+        let injected =
+            |account, nth| latency.injected(11, Service::Iam, "ListMFADevices", account, nth);
+        assert_eq!(first, injected("a", 1));
+        assert_eq!(elsewhere, injected("b", 1));
+        assert_eq!(second, injected("a", 2));
+        assert_ne!(first, second);
+    }
 
     #[test]
     fn latency_has_the_requested_median_and_tail() {
