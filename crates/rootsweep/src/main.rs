@@ -41,13 +41,29 @@ fn init_logging(verbose: u8, format: LogFormat) {
     };
 }
 
+/// The most threads that run rootsweep's tasks.
+///
+/// A sweep waits on AWS far more than it computes (about 2 ms of CPU per account, and AWS's
+/// quotas allow a few hundred accounts a second at most), so two threads keep up with any
+/// quota. More cost memory: glibc gives each busy thread its own heap arena, and freed memory
+/// stays in the arena that had it. On a two-core machine, a 10,000-account delete at 500
+/// AssumeRoot calls a second peaked at 52.7 to 60.7 MiB with two worker threads, 59.8 MiB with
+/// three, 62.8 MiB with four and 67.3 MiB with eight (docs/benchmarks.md); tokio would start one
+/// per core.
+const MOST_WORKER_THREADS: usize = 2;
+
+fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.clamp(1, MOST_WORKER_THREADS))
+        .enable_all()
+        .build()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose, cli.global.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match build_runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             let _ = writeln!(
@@ -64,5 +80,17 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stderr(), "{}", error.render());
             ExitCode::from(error.code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_has_at_most_two_worker_threads_whatever_the_machine() {
+        let runtime = build_runtime().expect("a runtime");
+        let workers = runtime.metrics().num_workers();
+        assert!((1..=MOST_WORKER_THREADS).contains(&workers), "{workers}");
     }
 }
