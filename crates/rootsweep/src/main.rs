@@ -43,9 +43,9 @@ fn init_logging(verbose: u8, format: LogFormat) {
 
 /// The most threads that run rootsweep's tasks.
 ///
-/// A sweep waits on AWS far more than it computes (about 2 ms of CPU per account, and AWS's
-/// quotas allow a few hundred accounts a second at most), so two threads keep up with any
-/// quota. More cost memory: glibc gives each busy thread its own heap arena, and freed memory
+/// A sweep waits on AWS far more than it computes: at about 2 ms of CPU per account, two
+/// threads serve some 1,000 accounts a second, twice the highest AssumeRoot quota benchmarked
+/// (AWS publishes none). More cost memory: glibc gives each busy thread its own heap arena, and freed memory
 /// stays in the arena that had it. On a two-core machine, a 10,000-account delete at 500
 /// AssumeRoot calls a second peaked at 52.7 to 60.7 MiB with two worker threads, 59.8 MiB with
 /// three, 62.8 MiB with four and 67.3 MiB with eight (docs/benchmarks.md); tokio would start one
