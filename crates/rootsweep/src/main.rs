@@ -41,15 +41,16 @@ fn init_logging(verbose: u8, format: LogFormat) {
     };
 }
 
-/// The most threads that run rootsweep's tasks.
+/// The most worker threads: those that work on accounts (the main thread runs the run's
+/// dispatcher and its outputs).
 ///
 /// A sweep waits on AWS far more than it computes: at about 2 ms of CPU per account, two
 /// threads serve some 1,000 accounts a second, twice the highest AssumeRoot quota benchmarked
-/// (AWS publishes none). More cost memory: glibc gives each busy thread its own heap arena, and freed memory
-/// stays in the arena that had it. On a two-core machine, a 10,000-account delete at 500
-/// AssumeRoot calls a second peaked at 52.7 to 60.7 MiB with two worker threads, 59.8 MiB with
-/// three, 62.8 MiB with four and 67.3 MiB with eight (docs/benchmarks.md); tokio would start one
-/// per core.
+/// (AWS publishes none). More cost memory: glibc gives each busy thread its own heap arena, and
+/// freed memory stays in the arena that had it. On a two-core machine, a 10,000-account delete
+/// at 500 AssumeRoot calls a second peaked at 52.7 to 60.7 MiB with two worker threads, 59.8 MiB
+/// with three, 62.8 MiB with four and 67.3 MiB with eight (docs/benchmarks.md); tokio would
+/// start one per core.
 const MOST_WORKER_THREADS: usize = 2;
 
 fn build_runtime() -> std::io::Result<tokio::runtime::Runtime> {
