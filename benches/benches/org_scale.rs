@@ -545,7 +545,7 @@ fn chain(task: &str, record: &Value) -> Chain {
 }
 
 /// The order in which the bound starts the accounts.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Order {
     /// The longest chains first: what a scheduler that knew every account's credentials before
     /// listing them would do. This is the lower bound the targets are measured against.
@@ -555,15 +555,57 @@ enum Order {
     AsStarted,
 }
 
+/// How long `calls` take at `per_second` beyond the bucket's one-second burst.
+fn quota_wait(calls: f64, per_second: f64) -> f64 {
+    (calls - per_second).max(0.0) / per_second
+}
+
+/// One draw of discovery: its tree walk's critical path, or its calls at the Organizations
+/// quota, whichever is longer.
+fn discovery(
+    profile: &Profile,
+    tree: &Tree,
+    organizations_calls: f64,
+    latency: &mut Latency,
+) -> f64 {
+    tree.critical_path(latency)
+        .max(quota_wait(organizations_calls, profile.organizations))
+}
+
+/// When the last account ends if discovery ends at `discovery`: the i-th AssumeRoot no earlier
+/// than the AssumeRoot quota allows (`assume_roots` calls took a token, less the bucket's
+/// one-second burst), each account in the order of `chains` then taking its session and its
+/// rounds, as `timing` gives them (or its calls at its IAM quota, if longer).
+fn accounts_end(
+    profile: &Profile,
+    discovery: f64,
+    assume_roots: f64,
+    chains: &[Chain],
+    mut timing: impl FnMut(&Chain) -> (f64, f64),
+) -> f64 {
+    let tokens_per_account = assume_roots / chains.len().max(1) as f64;
+    let mut end = discovery;
+    for (index, chain) in chains.iter().enumerate() {
+        let started =
+            discovery + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
+        let (session, rounds) = timing(chain);
+        let paced = quota_wait(chain.calls, profile.iam_per_account);
+        end = end.max(started + session + rounds.max(paced));
+    }
+    end
+}
+
+/// Puts `chains` in `order`.
+fn arrange(chains: &mut [Chain], order: Order) {
+    match order {
+        Order::LongestFirst => chains.sort_by_key(|chain| std::cmp::Reverse(chain.length())),
+        Order::AsStarted => chains.sort_by(|a, b| a.started_at.cmp(&b.started_at)),
+    }
+}
+
 /// The expected lower bound the quotas and latency imply for the calls a run made (see
-/// docs/benchmarks.md): the mean over seeded draws of the emulator's latency of
-/// - discovery: its tree walk's critical path with every independent listing made at once, or
-///   the Organizations calls at the Organizations quota less its one-second burst, whichever is
-///   longer; then
-/// - the accounts: the i-th AssumeRoot no earlier than the AssumeRoot quota allows (every call
-///   that took a token, less the bucket's one-second burst), each account then taking its own
-///   chain of rounds (or its calls at its IAM quota, if longer), in `order`; the run ends when
-///   the last account does.
+/// docs/benchmarks.md): the mean over seeded draws of the emulator's latency of [`discovery`]
+/// (every independent listing made at once) and then [`accounts_end`], the accounts in `order`.
 fn lower_bound(
     profile: &Profile,
     tree: &Tree,
@@ -573,28 +615,13 @@ fn lower_bound(
     order: Order,
 ) -> f64 {
     let mut latency = Latency::new(profile);
-    match order {
-        Order::LongestFirst => chains.sort_by_key(|chain| std::cmp::Reverse(chain.length())),
-        Order::AsStarted => chains.sort_by(|a, b| a.started_at.cmp(&b.started_at)),
-    }
-    let worked = chains.len().max(1) as f64;
-    let tokens_per_account = assume_roots / worked;
-    let quota_wait = |calls: f64, per_second: f64| (calls - per_second).max(0.0) / per_second;
+    arrange(chains, order);
     let mut total = 0.0;
     for _ in 0..SAMPLES {
-        let discovery = tree
-            .critical_path(&mut latency)
-            .max(quota_wait(organizations_calls, profile.organizations));
-        let mut end = discovery;
-        for (index, chain) in chains.iter().enumerate() {
-            let started = discovery
-                + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
-            let assumed = started + latency.draw();
-            let rounds = chain.duration(|_| latency.draw());
-            let paced = quota_wait(chain.calls, profile.iam_per_account);
-            end = end.max(assumed + rounds.max(paced));
-        }
-        total += end;
+        let discovered = discovery(profile, tree, organizations_calls, &mut latency);
+        total += accounts_end(profile, discovered, assume_roots, chains, |chain| {
+            (latency.draw(), chain.duration(|_| latency.draw()))
+        });
     }
     total / SAMPLES as f64
 }
@@ -602,9 +629,9 @@ fn lower_bound(
 /// The bound for the latency this run met rather than for fresh draws: each account's
 /// AssumeRoot and calls take the latency the emulator injected into them (it depends only on
 /// the seed, the account, the operation and which call of it this is; first attempts only),
-/// and the accounts start in the order rootsweep started them, at the AssumeRoot quota as
-/// above. Discovery is its expected critical path as in [`lower_bound`]: which of its calls
-/// met which draw depends on the timing of the walk.
+/// and the accounts start in the order rootsweep started them. Discovery is its expected
+/// critical path as in [`lower_bound`]: which of its calls met which draw depends on the
+/// timing of the walk.
 ///
 /// Also returns how many accounts ended sooner than their own AssumeRoot and chain allow (by
 /// over 5 ms, not counting accounts with retries, which met other draws): any at all means
@@ -617,13 +644,9 @@ fn bound_with_latency_met(
     chains: &mut [Chain],
     seed: u64,
 ) -> (f64, usize) {
-    let quota_wait = |calls: f64, per_second: f64| (calls - per_second).max(0.0) / per_second;
     let mut latency = Latency::new(profile);
-    let discovery = (0..SAMPLES)
-        .map(|_| {
-            tree.critical_path(&mut latency)
-                .max(quota_wait(organizations_calls, profile.organizations))
-        })
+    let discovered = (0..SAMPLES)
+        .map(|_| discovery(profile, tree, organizations_calls, &mut latency))
         .sum::<f64>()
         / SAMPLES as f64;
     let met = rootsweep_emulator::Latency {
@@ -634,23 +657,18 @@ fn bound_with_latency_met(
         met.injected(seed, service, operation, account, nth)
             .as_secs_f64()
     };
-    chains.sort_by(|a, b| a.started_at.cmp(&b.started_at));
-    let tokens_per_account = assume_roots / chains.len().max(1) as f64;
-    let mut end = discovery;
+    arrange(chains, Order::AsStarted);
     let mut faster_than_met = 0;
-    for (index, chain) in chains.iter().enumerate() {
-        let started =
-            discovery + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
+    let end = accounts_end(profile, discovered, assume_roots, chains, |chain| {
         let session = injected(Service::Sts, "AssumeRoot", &chain.account_id, 1);
         let rounds = chain.duration(|(operation, nth)| {
             injected(Service::Iam, operation, &chain.account_id, *nth)
         });
-        let paced = quota_wait(chain.calls, profile.iam_per_account);
-        end = end.max(started + session + rounds.max(paced));
         if !chain.retried && chain.took < session + rounds - 0.005 {
             faster_than_met += 1;
         }
-    }
+        (session, rounds)
+    });
     (end, faster_than_met)
 }
 
