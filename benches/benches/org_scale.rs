@@ -3,7 +3,10 @@
 //! rootsweep is not told. For each run it reports the wall time, the lower bound the quotas
 //! and latency imply for the calls the task had to make (computed from the profile and the
 //! emulator's own counts), their ratio, calls per account, throttled answers, accounts that
-//! did not end well, and the peak RSS and CPU seconds of the rootsweep process.
+//! did not end well, and the peak RSS and CPU seconds of the rootsweep process. Three more
+//! ratios tell a gap's causes apart (docs/benchmarks.md): the bound with the accounts in the
+//! order rootsweep started them, the bound for the latency the run met, and the bound with no
+//! account started faster than the machine works them off with no quotas or latency at all.
 //!
 //! Run: `just bench` (builds the release binaries first), or
 //! `cargo build --release -p rootsweep -p rootsweep-emulator && cargo bench -p rootsweep-benches --bench org_scale`.
@@ -82,6 +85,19 @@ const PROFILES: [Profile; 4] = [
     },
 ];
 
+/// No quotas, no latency, no faults: what this machine does with a task when nothing but its
+/// own two processes sets the pace (see [`machine_pace`]).
+const UNLIMITED: Profile = Profile {
+    name: "unlimited",
+    assume_root: f64::INFINITY,
+    iam_per_account: f64::INFINITY,
+    organizations: f64::INFINITY,
+    median_ms: 0.0,
+    p99_ms: 0.0,
+    noise: 0.0,
+    sizes: &[],
+};
+
 fn target_directory() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || {
@@ -128,16 +144,21 @@ fn start_emulator(
     if profile.noise > 0.0 {
         faults.push(json!({ "kind": "throttle", "rate": profile.noise }));
     }
-    let load = json!({
-        "seed": seed,
-        "latency": { "median_ms": profile.median_ms, "p99_ms": profile.p99_ms },
-        "quotas": {
-            "assume_root": { "per_second": profile.assume_root },
-            "iam_per_account": { "per_second": profile.iam_per_account },
-            "organizations": { "per_second": profile.organizations },
-        },
-        "faults": faults,
-    });
+    let mut load = json!({ "seed": seed, "faults": faults });
+    if profile.median_ms > 0.0 {
+        load["latency"] = json!({ "median_ms": profile.median_ms, "p99_ms": profile.p99_ms });
+    }
+    let mut quotas = serde_json::Map::new();
+    for (name, per_second) in [
+        ("assume_root", profile.assume_root),
+        ("iam_per_account", profile.iam_per_account),
+        ("organizations", profile.organizations),
+    ] {
+        if per_second.is_finite() {
+            quotas.insert(name.to_string(), json!({ "per_second": per_second }));
+        }
+    }
+    load["quotas"] = Value::Object(quotas);
     let spec_path = directory.join("spec.json");
     let load_path = directory.join("load.json");
     std::fs::write(&spec_path, spec.to_string()).expect("writes the spec");
@@ -270,6 +291,8 @@ struct Measurement {
     bound_as_started: f64,
     /// The bound for the latency this run met, the accounts in the order rootsweep started them.
     bound_latency_met: f64,
+    /// The lower bound with no account started faster than [`machine_pace`] allows.
+    bound_at_machine_pace: f64,
     /// Accounts that ended sooner than the latency they met allows (see
     /// [`bound_with_latency_met`]); 0 unless the chains' model is wrong.
     faster_than_met: usize,
@@ -574,20 +597,23 @@ fn discovery(
 
 /// When the last account ends if discovery ends at `discovery`: the i-th AssumeRoot no earlier
 /// than the AssumeRoot quota allows (`assume_roots` calls took a token, less the bucket's
-/// one-second burst), each account in the order of `chains` then taking its session and its
-/// rounds, as `timing` gives them (or its calls at its IAM quota, if longer).
+/// one-second burst) nor than `pace` accounts a second allow (infinite for no such limit),
+/// each account in the order of `chains` then taking its session and its rounds, as `timing`
+/// gives them (or its calls at its IAM quota, if longer).
 fn accounts_end(
     profile: &Profile,
     discovery: f64,
     assume_roots: f64,
+    pace: f64,
     chains: &[Chain],
     mut timing: impl FnMut(&Chain) -> (f64, f64),
 ) -> f64 {
     let tokens_per_account = assume_roots / chains.len().max(1) as f64;
     let mut end = discovery;
     for (index, chain) in chains.iter().enumerate() {
-        let started =
-            discovery + quota_wait((index + 1) as f64 * tokens_per_account, profile.assume_root);
+        let position = (index + 1) as f64;
+        let started = discovery
+            + quota_wait(position * tokens_per_account, profile.assume_root).max(position / pace);
         let (session, rounds) = timing(chain);
         let paced = quota_wait(chain.calls, profile.iam_per_account);
         end = end.max(started + session + rounds.max(paced));
@@ -605,12 +631,14 @@ fn arrange(chains: &mut [Chain], order: Order) {
 
 /// The expected lower bound the quotas and latency imply for the calls a run made (see
 /// docs/benchmarks.md): the mean over seeded draws of the emulator's latency of [`discovery`]
-/// (every independent listing made at once) and then [`accounts_end`], the accounts in `order`.
+/// (every independent listing made at once) and then [`accounts_end`], the accounts in `order`
+/// and started no faster than `pace` a second (infinite: as fast as the quota allows).
 fn lower_bound(
     profile: &Profile,
     tree: &Tree,
     organizations_calls: f64,
     assume_roots: f64,
+    pace: f64,
     chains: &mut [Chain],
     order: Order,
 ) -> f64 {
@@ -619,7 +647,7 @@ fn lower_bound(
     let mut total = 0.0;
     for _ in 0..SAMPLES {
         let discovered = discovery(profile, tree, organizations_calls, &mut latency);
-        total += accounts_end(profile, discovered, assume_roots, chains, |chain| {
+        total += accounts_end(profile, discovered, assume_roots, pace, chains, |chain| {
             (latency.draw(), chain.duration(|_| latency.draw()))
         });
     }
@@ -659,26 +687,50 @@ fn bound_with_latency_met(
     };
     arrange(chains, Order::AsStarted);
     let mut faster_than_met = 0;
-    let end = accounts_end(profile, discovered, assume_roots, chains, |chain| {
-        let session = injected(Service::Sts, "AssumeRoot", &chain.account_id, 1);
-        let rounds = chain.duration(|(operation, nth)| {
-            injected(Service::Iam, operation, &chain.account_id, *nth)
-        });
-        if !chain.retried && chain.took < session + rounds - 0.005 {
-            faster_than_met += 1;
-        }
-        (session, rounds)
-    });
+    let end = accounts_end(
+        profile,
+        discovered,
+        assume_roots,
+        f64::INFINITY,
+        chains,
+        |chain| {
+            let session = injected(Service::Sts, "AssumeRoot", &chain.account_id, 1);
+            let rounds = chain.duration(|(operation, nth)| {
+                injected(Service::Iam, operation, &chain.account_id, *nth)
+            });
+            if !chain.retried && chain.took < session + rounds - 0.005 {
+                faster_than_met += 1;
+            }
+            (session, rounds)
+        },
+    );
     (end, faster_than_met)
 }
 
-fn run(
+/// What one run of rootsweep against the emulator left behind.
+struct Sweep {
+    wall: f64,
+    usage: Usage,
+    exit_code: i32,
+    emulator_cpu_seconds: f64,
+    /// Accounts by status.
+    statuses: BTreeMap<String, usize>,
+    /// Every account rootsweep started.
+    chains: Vec<Chain>,
+    /// The emulator's counts by operation: calls, throttled, failed by an injected fault.
+    counts: BTreeMap<String, (u64, u64, u64)>,
+    /// The org's tree.
+    tree: Tree,
+}
+
+/// Runs `task` with default flags against a fresh emulator with `profile`.
+fn sweep(
     profile: &Profile,
     accounts: usize,
     task: &'static str,
     directory: &Path,
     seed: u64,
-) -> Measurement {
+) -> Sweep {
     let emulator = start_emulator(directory, profile, accounts, seed);
     let journal = directory.join(format!("{task}-{}-{accounts}.jsonl", profile.name));
     std::fs::remove_file(&journal).ok();
@@ -724,9 +776,89 @@ fn run(
     let (usage, status) = watch(&mut child);
     let wall = started.elapsed().as_secs_f64();
     let emulator_cpu_seconds = cpu_seconds(emulator.child.id()) - emulator_cpu_before;
-    let (statuses, mut chains) = reader.join().expect("the reader ends");
+    let (statuses, chains) = reader.join().expect("the reader ends");
     let stats = admin(&emulator.endpoint, "/_emulator/stats");
-    let counts = operation_counts(&stats);
+    let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
+    Sweep {
+        wall,
+        usage,
+        exit_code: status.code().unwrap_or(-1),
+        emulator_cpu_seconds,
+        statuses,
+        chains,
+        counts: operation_counts(&stats),
+        tree: Tree::from_scenario(&scenario),
+    }
+}
+
+/// Runs of [`machine_pace`]'s unlimited sweep; their median is taken (one run of 1,000 accounts
+/// with nothing to wait on lasts about a second, and one on a shared machine says little).
+const PACE_RUNS: usize = 3;
+
+/// How many accounts a second this machine works off when nothing else sets the pace: `task`
+/// over the same org with no quotas, latency or faults, timed over the middle half of its
+/// accounts by end time (so that neither rootsweep's slow start nor the last accounts' tail
+/// counts), the median of [`PACE_RUNS`] runs. rootsweep and the emulator share the machine's
+/// cores, as in the measured runs, so this is about the most that both processes together
+/// sustain. An estimate, not a bound: a measured run may beat it slightly.
+fn machine_pace(accounts: usize, task: &'static str, directory: &Path, seed: u64) -> f64 {
+    let mut paces: Vec<f64> = (0..PACE_RUNS)
+        .map(|_| {
+            let unlimited = sweep(&UNLIMITED, accounts, task, directory, seed);
+            let mut ends: Vec<f64> = unlimited
+                .chains
+                .iter()
+                .map(|chain| seconds_of_day(&chain.started_at) + chain.took)
+                .collect();
+            ends.sort_by(f64::total_cmp);
+            let (first, last) = (ends.len() / 4, ends.len() * 3 / 4);
+            if last <= first {
+                return f64::INFINITY;
+            }
+            // A sweep crossing midnight UTC wraps around.
+            let span = (ends[last] - ends[first]).rem_euclid(86_400.0);
+            (last - first) as f64 / span.max(0.001)
+        })
+        .collect();
+    paces.sort_by(f64::total_cmp);
+    paces[PACE_RUNS / 2]
+}
+
+/// The time of day of an RFC 3339 UTC timestamp (`2026-12-01T07:13:37.123Z`), in seconds.
+fn seconds_of_day(timestamp: &str) -> f64 {
+    let time = timestamp
+        .split_once('T')
+        .map_or("", |(_, time)| time)
+        .trim_end_matches('Z');
+    let mut parts = time
+        .split(':')
+        .map(|part| part.parse::<f64>().unwrap_or(0.0));
+    let (hours, minutes, seconds) = (
+        parts.next().unwrap_or(0.0),
+        parts.next().unwrap_or(0.0),
+        parts.next().unwrap_or(0.0),
+    );
+    hours * 3600.0 + minutes * 60.0 + seconds
+}
+
+fn run(
+    profile: &Profile,
+    accounts: usize,
+    task: &'static str,
+    directory: &Path,
+    seed: u64,
+    pace: f64,
+) -> Measurement {
+    let Sweep {
+        wall,
+        usage,
+        exit_code,
+        emulator_cpu_seconds,
+        statuses,
+        mut chains,
+        counts,
+        tree,
+    } = sweep(profile, accounts, task, directory, seed);
 
     // The lower bound the quotas and latency imply for the calls this run had to make.
     let tokens = |prefix: &str| -> u64 {
@@ -736,20 +868,20 @@ fn run(
             .map(|(_, (calls, throttled, faults))| calls - throttled - faults)
             .sum()
     };
-    let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
-    let tree = Tree::from_scenario(&scenario);
-    let bound_in = |order, chains: &mut [Chain]| {
+    let bound_in = |order, pace, chains: &mut [Chain]| {
         lower_bound(
             profile,
             &tree,
             tokens("organizations:") as f64,
             tokens("sts:AssumeRoot") as f64,
+            pace,
             chains,
             order,
         )
     };
-    let bound = bound_in(Order::LongestFirst, &mut chains);
-    let bound_as_started = bound_in(Order::AsStarted, &mut chains);
+    let bound = bound_in(Order::LongestFirst, f64::INFINITY, &mut chains);
+    let bound_as_started = bound_in(Order::AsStarted, f64::INFINITY, &mut chains);
+    let bound_at_machine_pace = bound_in(Order::LongestFirst, pace, &mut chains);
     let (bound_latency_met, faster_than_met) = bound_with_latency_met(
         profile,
         &tree,
@@ -771,6 +903,7 @@ fn run(
         bound,
         bound_as_started,
         bound_latency_met,
+        bound_at_machine_pace,
         faster_than_met,
         calls_per_account: all_calls as f64 / accounts as f64,
         throttled,
@@ -778,7 +911,7 @@ fn run(
         peak_rss_mib: usage.peak_rss_kib as f64 / 1024.0,
         cpu_seconds: usage.cpu_seconds,
         emulator_cpu_seconds,
-        exit_code: status.code().unwrap_or(-1),
+        exit_code,
     }
 }
 
@@ -826,11 +959,12 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
     println!("machine: {cores} cores, {cpu}; seed {seed}");
     println!(
-        "| profile | task | accounts | wall s | lower bound s | ratio | ratio as started | ratio to latency met | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
+        "| profile | task | accounts | wall s | lower bound s | ratio | ratio as started | ratio to latency met | ratio at machine pace | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
     );
     println!(
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
+    let mut paces: BTreeMap<(usize, &str), f64> = BTreeMap::new();
     for profile in &PROFILES {
         if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
             continue;
@@ -840,9 +974,12 @@ fn main() {
                 continue;
             }
             for task in ["audit", "delete-credentials"] {
-                let measured = run(profile, accounts, task, &directory, seed);
+                let pace = *paces
+                    .entry((accounts, task))
+                    .or_insert_with(|| machine_pace(accounts, task, &directory, seed));
+                let measured = run(profile, accounts, task, &directory, seed, pace);
                 println!(
-                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
+                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
                     measured.profile,
                     measured.task,
                     measured.accounts,
@@ -851,6 +988,7 @@ fn main() {
                     measured.wall / measured.bound,
                     measured.wall / measured.bound_as_started,
                     measured.wall / measured.bound_latency_met,
+                    measured.wall / measured.bound_at_machine_pace,
                     measured.calls_per_account,
                     measured.throttled,
                     measured.not_well,
@@ -870,6 +1008,12 @@ fn main() {
                 }
             }
         }
+    }
+    println!();
+    println!("| task | accounts | machine pace, accounts/s (no quotas, latency or faults) |");
+    println!("|---|---:|---:|");
+    for ((accounts, task), pace) in &paces {
+        println!("| {task} | {accounts} | {pace:.0} |");
     }
     std::fs::remove_dir_all(&directory).ok();
     eprintln!("done");
