@@ -36,7 +36,8 @@ emulator *args:
     cargo run --release -p rootsweep-emulator -- "$@"
 
 # Org-scale benchmarks: release rootsweep against the release emulator (`just bench quick` for 1,000 accounts only,
-# `just bench ar500 seed=3` for one profile and another generated org and latency draws).
+# `just bench ar500 seed=3` for one profile and another generated org and latency draws,
+# `just bench quick ar500 seed=1-8` for several seeds and the medians over them).
 bench *args:
     cargo build --release -p rootsweep -p rootsweep-emulator
     cargo bench -p rootsweep-benches --bench org_scale -- "$@"

@@ -11,7 +11,8 @@
 //! Run: `just bench` (builds the release binaries first), or
 //! `cargo build --release -p rootsweep -p rootsweep-emulator && cargo bench -p rootsweep-benches --bench org_scale`.
 //! Arguments after `--`: `quick` (1,000-account runs only), profile names to run only those, and
-//! `seed=N` for another generated org and other latency draws (7 by default).
+//! `seed=N` for another generated org and other latency draws (7 by default), or `seed=A-B` or
+//! `seed=A,B,C` for several, each with its own table, then the medians over them.
 //! The method and the latest figures are in docs/benchmarks.md.
 
 #![expect(
@@ -915,19 +916,64 @@ fn run(
     }
 }
 
+/// The seeds `seed=` names: one (`7`), a range (`1-8`) or a list (`1,3,5`).
+fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("seed={text}: {part:?} is not a whole number; expected seed=N, seed=A-B or seed=A,B,C"))
+    };
+    let seeds = if let Some((first, last)) = text.split_once('-') {
+        let (first, last) = (number(first)?, number(last)?);
+        if first > last {
+            return Err(format!(
+                "seed={text}: the range ends before it starts; expected seed=A-B with A <= B"
+            ));
+        }
+        (first..=last).collect()
+    } else {
+        text.split(',').map(number).collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(seeds)
+}
+
+/// The four ratios of a run: to the bound, as started, to the latency met, at machine pace.
+fn ratios(measured: &Measurement) -> [f64; 4] {
+    [
+        measured.wall / measured.bound,
+        measured.wall / measured.bound_as_started,
+        measured.wall / measured.bound_latency_met,
+        measured.wall / measured.bound_at_machine_pace,
+    ]
+}
+
+/// The median of `values` (the mean of the middle two for an even count; NaN for none).
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
 fn main() {
     let arguments: Vec<String> = std::env::args()
         .skip(1)
         .filter(|argument| !argument.starts_with("--"))
         .collect();
     let quick = arguments.iter().any(|argument| argument == "quick");
-    let seed = match arguments
+    let seeds = match arguments
         .iter()
         .find_map(|argument| argument.strip_prefix("seed="))
     {
-        None => 7,
-        Some(seed) => seed.parse::<u64>().unwrap_or_else(|_| {
-            eprintln!("seed={seed}: expected a whole number, for example seed=3");
+        None => vec![7],
+        Some(text) => parse_seeds(text).unwrap_or_else(|message| {
+            eprintln!("{message}");
             std::process::exit(2);
         }),
     };
@@ -941,7 +987,7 @@ fn main() {
     {
         let names: Vec<&str> = PROFILES.iter().map(|profile| profile.name).collect();
         eprintln!(
-            "{unknown}: no such profile; expected quick, seed=N or any of {}",
+            "{unknown}: no such profile; expected quick, seed=N (or A-B, or A,B,C) or any of {}",
             names.join(", ")
         );
         std::process::exit(2);
@@ -957,63 +1003,113 @@ fn main() {
         })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
-    println!("machine: {cores} cores, {cpu}; seed {seed}");
-    println!(
-        "| profile | task | accounts | wall s | lower bound s | ratio | ratio as started | ratio to latency met | ratio at machine pace | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
-    );
-    println!(
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
-    let mut paces: BTreeMap<(usize, &str), f64> = BTreeMap::new();
-    for profile in &PROFILES {
-        if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
-            continue;
-        }
-        for &accounts in profile.sizes {
-            if quick && accounts > 1_000 {
+    println!("machine: {cores} cores, {cpu}");
+    let mut paces: BTreeMap<(u64, usize, &str), f64> = BTreeMap::new();
+    let mut results: Vec<(u64, Measurement)> = Vec::new();
+    for &seed in &seeds {
+        println!();
+        println!("seed {seed}");
+        println!();
+        println!(
+            "| profile | task | accounts | wall s | lower bound s | ratio | ratio as started | ratio to latency met | ratio at machine pace | calls/account | throttled | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
+        );
+        println!(
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for profile in &PROFILES {
+            if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
                 continue;
             }
-            for task in ["audit", "delete-credentials"] {
-                let pace = *paces
-                    .entry((accounts, task))
-                    .or_insert_with(|| machine_pace(accounts, task, &directory, seed));
-                let measured = run(profile, accounts, task, &directory, seed, pace);
-                println!(
-                    "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
-                    measured.profile,
-                    measured.task,
-                    measured.accounts,
-                    measured.wall,
-                    measured.bound,
-                    measured.wall / measured.bound,
-                    measured.wall / measured.bound_as_started,
-                    measured.wall / measured.bound_latency_met,
-                    measured.wall / measured.bound_at_machine_pace,
-                    measured.calls_per_account,
-                    measured.throttled,
-                    measured.not_well,
-                    measured.peak_rss_mib,
-                    measured.cpu_seconds,
-                    1000.0 * measured.cpu_seconds / measured.accounts as f64,
-                    measured.emulator_cpu_seconds,
-                    (measured.cpu_seconds + measured.emulator_cpu_seconds) / measured.wall,
-                    measured.exit_code
-                );
-                let _ = std::io::stdout().flush();
-                if measured.faster_than_met > 0 {
-                    eprintln!(
-                        "warning: {} accounts of this run ended sooner than the latency they met allows: the harness's model of what {task} needs is wrong, and its bounds are not bounds",
-                        measured.faster_than_met
+            for &accounts in profile.sizes {
+                if quick && accounts > 1_000 {
+                    continue;
+                }
+                for task in ["audit", "delete-credentials"] {
+                    let pace = *paces
+                        .entry((seed, accounts, task))
+                        .or_insert_with(|| machine_pace(accounts, task, &directory, seed));
+                    let measured = run(profile, accounts, task, &directory, seed, pace);
+                    let [ratio, as_started, latency_met, machine] = ratios(&measured);
+                    println!(
+                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {:.2} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
+                        measured.profile,
+                        measured.task,
+                        measured.accounts,
+                        measured.wall,
+                        measured.bound,
+                        measured.calls_per_account,
+                        measured.throttled,
+                        measured.not_well,
+                        measured.peak_rss_mib,
+                        measured.cpu_seconds,
+                        1000.0 * measured.cpu_seconds / measured.accounts as f64,
+                        measured.emulator_cpu_seconds,
+                        (measured.cpu_seconds + measured.emulator_cpu_seconds) / measured.wall,
+                        measured.exit_code
                     );
+                    let _ = std::io::stdout().flush();
+                    if measured.faster_than_met > 0 {
+                        eprintln!(
+                            "warning: {} accounts of this run ended sooner than the latency they met allows: the harness's model of what {task} needs is wrong, and its bounds are not bounds",
+                            measured.faster_than_met
+                        );
+                    }
+                    results.push((seed, measured));
                 }
             }
         }
     }
     println!();
-    println!("| task | accounts | machine pace, accounts/s (no quotas, latency or faults) |");
-    println!("|---|---:|---:|");
-    for ((accounts, task), pace) in &paces {
-        println!("| {task} | {accounts} | {pace:.0} |");
+    println!(
+        "| seed | task | accounts | machine pace, accounts/s (no quotas, latency or faults) |"
+    );
+    println!("|---:|---|---:|---:|");
+    for ((seed, accounts, task), pace) in &paces {
+        println!("| {seed} | {task} | {accounts} | {pace:.0} |");
+    }
+    if seeds.len() > 1 {
+        println!();
+        println!("medians over {} seeds", seeds.len());
+        println!();
+        println!(
+            "| profile | task | accounts | ratio: median | lowest | highest | as started | to latency met | at machine pace | machine pace, accounts/s |"
+        );
+        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut keys: Vec<(&str, &str, usize)> = Vec::new();
+        for (_, measured) in &results {
+            let key = (measured.profile, measured.task, measured.accounts);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for (profile, task, accounts) in keys {
+            let runs: Vec<[f64; 4]> = results
+                .iter()
+                .filter(|(_, measured)| {
+                    (measured.profile, measured.task, measured.accounts)
+                        == (profile, task, accounts)
+                })
+                .map(|(_, measured)| ratios(measured))
+                .collect();
+            let column = |index: usize| runs.iter().map(|run| run[index]).collect::<Vec<f64>>();
+            let primary = column(0);
+            let lowest = primary.iter().copied().fold(f64::INFINITY, f64::min);
+            let highest = primary.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let pace = median(
+                paces
+                    .iter()
+                    .filter(|((_, size, kind), _)| *size == accounts && *kind == task)
+                    .map(|(_, pace)| *pace)
+                    .collect(),
+            );
+            println!(
+                "| {profile} | {task} | {accounts} | {:.2} | {lowest:.2} | {highest:.2} | {:.2} | {:.2} | {:.2} | {pace:.0} |",
+                median(primary),
+                median(column(1)),
+                median(column(2)),
+                median(column(3)),
+            );
+        }
     }
     std::fs::remove_dir_all(&directory).ok();
     eprintln!("done");
