@@ -206,4 +206,13 @@ pub struct RunSummary {
     pub retries: u64,
     /// Throttled answers.
     pub throttled: u64,
+    /// Reads sent a second time because the first had not answered (hedged reads; counted in
+    /// `calls` too). Left out of the JSON when none were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hedged: u64,
+}
+
+/// For `skip_serializing_if`.
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }

@@ -69,7 +69,7 @@ pub use aws::{AwsContext, SetupError, Timeouts};
 pub use discovery::{DiscoveryError, Organization, Target, TargetSelector, Targets, discover};
 pub use event::{Event, EventKind, Progress, RunSummary, StopReason};
 pub use journal::{Journal, JournalError, JournalHeader, JournalWriter, ResumeMarker};
-pub use limits::{ErrorClass, RateSettings, RetryPolicy};
+pub use limits::{ErrorClass, HedgedReads, RateSettings, RetryPolicy};
 pub use outcome::{
     AccountOutcome, CredentialKind, Details, Inventory, SCHEMA_VERSION, Status, TaskKind,
     TaskPolicy,

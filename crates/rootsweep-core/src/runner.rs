@@ -400,6 +400,7 @@ impl Runner {
         let calls_before = self.limits.calls();
         let retries_before = self.limits.retries();
         let throttled_before = self.limits.throttled();
+        let hedged_before = self.limits.hedged();
         let active: Vec<&Account> = targets.active().map(|target| &target.account).collect();
         dispatch.emit(EventKind::RunStarted {
             run_id: run_id.to_string(),
@@ -585,6 +586,7 @@ impl Runner {
             calls: self.limits.calls() - calls_before,
             retries: self.limits.retries() - retries_before,
             throttled: self.limits.throttled() - throttled_before,
+            hedged: self.limits.hedged() - hedged_before,
         };
         dispatch.emit(EventKind::RunFinished {
             summary: summary.clone(),

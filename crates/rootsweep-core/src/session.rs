@@ -25,8 +25,8 @@ use crate::aws::AwsContext;
 use crate::event::EventKind;
 use crate::limits::rate::{AccountBudget, RateChange};
 use crate::limits::{
-    AccountBudgets, AdaptiveLimiter, Attempts, ErrorClass, FailureDetail, RateSettings,
-    RetryPolicy, classify,
+    AccountBudgets, AdaptiveLimiter, Attempts, ErrorClass, FailureDetail, HedgedReads,
+    RateSettings, ReadLatencies, RetryPolicy, classify, hedge,
 };
 use crate::outcome::{ErrorRecord, TaskPolicy};
 
@@ -60,6 +60,8 @@ pub struct LimitSettings {
     pub sqs_per_account: RateSettings,
     /// Retries.
     pub retry: RetryPolicy,
+    /// When a read inside a member account that has not answered is sent once more.
+    pub hedged_reads: HedgedReads,
 }
 
 impl Default for LimitSettings {
@@ -71,6 +73,7 @@ impl Default for LimitSettings {
             s3_per_account: RateSettings::adaptive(20.0, 500.0),
             sqs_per_account: RateSettings::adaptive(20.0, 500.0),
             retry: RetryPolicy::default(),
+            hedged_reads: HedgedReads::Auto,
         }
     }
 }
@@ -83,7 +86,8 @@ impl LimitSettings {
         self.iam_per_account.validate("IAM rate per account")?;
         self.s3_per_account.validate("S3 rate per account")?;
         self.sqs_per_account.validate("SQS rate per account")?;
-        self.retry.validate()
+        self.retry.validate()?;
+        self.hedged_reads.validate()
     }
 }
 
@@ -96,6 +100,8 @@ pub struct Limits {
     pub(crate) s3: Arc<AccountBudgets>,
     pub(crate) sqs: Arc<AccountBudgets>,
     pub(crate) retry: RetryPolicy,
+    /// Read latencies and hedges, run-wide.
+    pub(crate) reads: ReadLatencies,
     calls: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
@@ -112,6 +118,7 @@ impl Limits {
             s3: AccountBudgets::new("s3 per account", settings.s3_per_account),
             sqs: AccountBudgets::new("sqs per account", settings.sqs_per_account),
             retry: settings.retry,
+            reads: ReadLatencies::new(settings.hedged_reads),
             calls: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
@@ -121,6 +128,11 @@ impl Limits {
     /// AWS calls made so far, retries included.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Reads sent a second time so far (hedged reads; counted in [`calls`](Self::calls) too).
+    pub fn hedged(&self) -> u64 {
+        self.reads.hedged()
     }
 
     /// Retries so far.
@@ -594,7 +606,12 @@ impl AccountContext {
             // make, times the calls it makes at once, would be reserved in every account's task
             // for as long as the account is in flight, most of which it spends waiting for
             // AssumeRoot; on the heap it costs memory only while the call is made.
-            let error = match Box::pin(request(client)).await {
+            let answer = if hedge::is_read(operation) {
+                self.read(budget, &request, client).await
+            } else {
+                Box::pin(request(client)).await
+            };
+            let error = match answer {
                 Ok(value) => {
                     self.limits.count(None);
                     emit_rate_change(&self.events, budget.name(), budget.record(false));
@@ -636,6 +653,61 @@ impl AccountContext {
                 tokio::time::sleep(delay).await;
             }
         }
+    }
+
+    /// Sends a read; once more if it has not answered within the run's hedging delay (see
+    /// [`crate::limits::hedge`]), hedges are within their share of the reads, and the
+    /// account's budget has a permit free at once. The first success wins; a failure waits for
+    /// the other copy, which may still succeed. The copy that loses is dropped unanswered.
+    async fn read<C, T, E, F, Fut>(
+        &self,
+        budget: &AccountBudget,
+        request: &F,
+        client: C,
+    ) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        C: SessionClient,
+        F: Fn(C) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        use futures::future::{Either, select};
+        let reads = &self.limits.reads;
+        let started = Instant::now();
+        let answered = |answer: &Result<T, SdkError<E, HttpResponse>>| {
+            if answer.is_ok() {
+                reads.record(started.elapsed());
+            }
+        };
+        let Some(delay) = reads.delay_for_read() else {
+            let answer = Box::pin(request(client)).await;
+            answered(&answer);
+            return answer;
+        };
+        let first = Box::pin(request(client.clone()));
+        let first = match select(first, std::pin::pin!(tokio::time::sleep(delay))).await {
+            Either::Left((answer, _)) => {
+                answered(&answer);
+                return answer;
+            }
+            Either::Right(((), first)) => first,
+        };
+        if !(reads.hedge_allowed() && budget.try_acquire()) {
+            let answer = first.await;
+            answered(&answer);
+            return answer;
+        }
+        reads.note_hedge();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.limits.calls.fetch_add(1, Ordering::Relaxed);
+        let second = Box::pin(request(client));
+        let answer = match select(first, second).await {
+            Either::Left((Ok(value), _)) | Either::Right((Ok(value), _)) => Ok(value),
+            Either::Left((Err(error), other)) | Either::Right((Err(error), other)) => {
+                other.await.or(Err(error))
+            }
+        };
+        answered(&answer);
+        answer
     }
 
     /// [`call`](Self::call) for IAM.

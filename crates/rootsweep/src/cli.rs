@@ -260,6 +260,18 @@ pub(crate) struct LimitArgs {
         value_name = "N"
     )]
     pub(crate) attempts: Option<u32>,
+
+    /// Send a read inside a member account once more when it has not answered in time; the
+    /// first answer wins. `auto` waits the 95th percentile of the run's own read latencies
+    /// (at least 50 ms, and only after 100 reads); a delay such as `150ms` fixes the wait;
+    /// `off` never hedges. Writes are never sent twice [default: auto].
+    #[arg(
+        long,
+        env = "ROOTSWEEP_HEDGE_READS",
+        hide_env_values = true,
+        value_name = "auto|off|DELAY"
+    )]
+    pub(crate) hedge_reads: Option<String>,
 }
 
 /// Safety rails of the commands that change accounts.

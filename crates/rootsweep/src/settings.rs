@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rootsweep_core::{
-    AccountId, FailureLimit, LimitSettings, RateSettings, RetryPolicy, RunSettings,
+    AccountId, FailureLimit, HedgedReads, LimitSettings, RateSettings, RetryPolicy, RunSettings,
 };
 use serde::Deserialize;
 
@@ -45,6 +45,8 @@ pub(crate) struct FileSettings {
     pub(crate) throttled_attempts: Option<u32>,
     /// Seconds before one attempt of an AWS call gives up.
     pub(crate) call_timeout: Option<f64>,
+    /// Hedged reads: auto, off, or a delay such as "150ms".
+    pub(crate) hedge_reads: Option<String>,
     /// Regions for SQS searches.
     pub(crate) regions: Vec<String>,
     /// Default --max-failures.
@@ -95,6 +97,11 @@ impl FileSettings {
         }
         if let Some(output) = &settings.output {
             parse_output(output)?;
+        }
+        if let Some(hedge) = &settings.hedge_reads {
+            hedge
+                .parse::<HedgedReads>()
+                .map_err(|error| format!("hedge_reads: {error}"))?;
         }
         if let Some(limit) = &settings.max_failures {
             limit
@@ -185,6 +192,12 @@ pub(crate) fn limit_settings(flags: &LimitArgs, file: &FileSettings) -> CliResul
         fixed,
         "iam-rate",
     )?;
+    let hedged_reads = match flags.hedge_reads.as_deref().or(file.hedge_reads.as_deref()) {
+        None => defaults.hedged_reads,
+        Some(text) => text
+            .parse::<HedgedReads>()
+            .map_err(|error| CliError::usage(format!("--hedge-reads: {error}")))?,
+    };
     Ok(LimitSettings {
         assume_root: budget(
             defaults.assume_root,
@@ -207,6 +220,7 @@ pub(crate) fn limit_settings(flags: &LimitArgs, file: &FileSettings) -> CliResul
             throttled_attempts,
             ..defaults.retry
         },
+        hedged_reads,
     })
 }
 
@@ -293,6 +307,33 @@ max_failures = "2%"
         assert!(error.contains("max_failures"), "{error}");
         let error = FileSettings::parse("output = \"yaml\"").expect_err("bad output");
         assert!(error.contains("table, jsonl, json, csv"), "{error}");
+    }
+
+    #[test]
+    fn hedged_reads_come_from_flag_then_file_then_default() {
+        let file = FileSettings::parse("hedge_reads = \"off\"\n").expect("valid");
+        let limits = limit_settings(&LimitArgs::default(), &file).expect("valid");
+        assert_eq!(limits.hedged_reads, HedgedReads::Off);
+        let flags = LimitArgs {
+            hedge_reads: Some("250ms".into()),
+            ..LimitArgs::default()
+        };
+        let limits = limit_settings(&flags, &file).expect("valid");
+        assert_eq!(limits.hedged_reads, HedgedReads::AfterMillis(250));
+        let limits =
+            limit_settings(&LimitArgs::default(), &FileSettings::default()).expect("valid");
+        assert_eq!(limits.hedged_reads, HedgedReads::Auto);
+        let error = FileSettings::parse("hedge_reads = \"sometimes\"\n").expect_err("bad value");
+        assert!(
+            error.contains("hedge_reads") && error.contains("sometimes"),
+            "{error}"
+        );
+        let flags = LimitArgs {
+            hedge_reads: Some("0ms".into()),
+            ..LimitArgs::default()
+        };
+        let error = limit_settings(&flags, &FileSettings::default()).expect_err("zero delay");
+        assert!(error.to_string().contains("--hedge-reads"), "{error}");
     }
 
     proptest::proptest! {

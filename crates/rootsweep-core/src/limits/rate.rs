@@ -540,6 +540,8 @@ pub struct AccountBudget {
     budgets: Arc<AccountBudgets>,
     pacer: Mutex<Pacer>,
     credit: std::sync::atomic::AtomicU32,
+    /// Calls of this account waiting for a permit (a hedge never takes one while any do).
+    waiting: std::sync::atomic::AtomicU32,
 }
 
 impl AccountBudgets {
@@ -581,6 +583,7 @@ impl AccountBudgets {
             // per-account rate below the initial one, a new account's burst would only be
             // throttled too.
             credit: std::sync::atomic::AtomicU32::new(self.credit.min(burst_at(rate))),
+            waiting: std::sync::atomic::AtomicU32::new(0),
         }
     }
 
@@ -591,6 +594,23 @@ impl AccountBudgets {
             state.generation += 1;
         }
         change
+    }
+}
+
+/// Counts a call as waiting for a permit for as long as it lives (dropped with a cancelled
+/// wait too, so the count never leaks).
+struct Waiting<'count>(&'count std::sync::atomic::AtomicU32);
+
+impl<'count> Waiting<'count> {
+    fn new(count: &'count std::sync::atomic::AtomicU32) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -616,8 +636,22 @@ impl AccountBudget {
         };
         if limiter.check().is_err() {
             lock(&self.budgets.state).controller.note_limited();
+            let _waiting = Waiting::new(&self.waiting);
             limiter.until_ready().await;
         }
+    }
+
+    /// Takes a permit only if one is free at once and no call of the account is waiting for
+    /// one (for a hedged read, which must never wait nor take a permit from a call that does).
+    pub fn try_acquire(&self) -> bool {
+        if self.waiting.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            return false;
+        }
+        if take_credit(&self.credit) {
+            return true;
+        }
+        let limiter = Arc::clone(&lock(&self.pacer).limiter);
+        limiter.check().is_ok()
     }
 
     /// Reports a call's result; returns the new shared rate if it changed.
@@ -878,6 +912,37 @@ mod tests {
         );
         // A fixed rate never goes over itself, not even at first.
         assert_eq!(opening_credit(&RateSettings::fixed(1_000.0)), 0);
+    }
+
+    #[tokio::test]
+    async fn a_hedge_takes_only_a_free_permit_nobody_waits_for() {
+        use std::sync::atomic::Ordering;
+        // A fixed 2/s: no opening burst, one permit at once, then one every 500 ms.
+        let budgets = AccountBudgets::new("test", RateSettings::fixed(2.0));
+        let budget = Arc::new(budgets.for_account());
+        assert!(budget.try_acquire(), "the pacer's first permit is free");
+        assert!(
+            !budget.try_acquire(),
+            "the next is 500 ms away, and a hedge never waits"
+        );
+        // A call of the account waits for that permit, and is counted while it does.
+        let waiter = tokio::spawn({
+            let budget = Arc::clone(&budget);
+            async move { budget.acquire().await }
+        });
+        while budget.waiting.load(Ordering::Relaxed) == 0 && !waiter.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(budget.waiting.load(Ordering::Relaxed), 1);
+        waiter.await.expect("the waiting call gets its permit");
+        assert_eq!(budget.waiting.load(Ordering::Relaxed), 0, "no count leaks");
+        // While a call waits, even a permit that is free is left to it.
+        let budget =
+            AccountBudgets::new("test", RateSettings::adaptive(20.0, 1_000.0)).for_account();
+        budget.waiting.store(1, Ordering::Relaxed);
+        assert!(!budget.try_acquire());
+        budget.waiting.store(0, Ordering::Relaxed);
+        assert!(budget.try_acquire(), "the opening burst is free at once");
     }
 
     #[tokio::test]

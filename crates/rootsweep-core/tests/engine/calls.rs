@@ -1,12 +1,15 @@
 //! The fewest calls each task needs per account (documented in docs/benchmarks.md), asserted
 //! against every account's record and against the emulator's own counts; how an account's
-//! calls overlap; what a session reports of its wait for AssumeRoot.
+//! calls overlap; what a session reports of its wait for AssumeRoot; that hedged reads are
+//! reads only, and counted.
 
 use rootsweep_core::{
-    CancelHandle, DeleteOptions, EventKind, LimitSettings, RateSettings, RunSettings, Status,
-    TargetSelector, Task, UnlockS3Options,
+    CancelHandle, DeleteOptions, EventKind, HedgedReads, LimitSettings, RateSettings, RunSettings,
+    Status, TargetSelector, Task, UnlockS3Options,
 };
-use rootsweep_emulator::{AccountSpec, Latency, LoadProfile, MfaKind, ScenarioSpec};
+use rootsweep_emulator::{
+    AccountSpec, FaultKind, FaultRule, Latency, LoadProfile, MfaKind, ScenarioSpec, Service,
+};
 
 use crate::fixture::Fixture;
 
@@ -286,4 +289,102 @@ async fn sessions_say_how_long_they_waited_for_assume_root() {
             "session {index} waited {wait:?}: {waits:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn hedged_reads_resend_slow_reads_and_never_writes() {
+    // Half of the reads and of the writes that a delete starts with answer a second late. A
+    // read still unanswered after 100 ms is sent once more, and the fast copy wins; a write is
+    // never sent twice, however slow. Every extra call is in the account's record and the
+    // run's hedge count, so the records still add up.
+    let slow = |operations: &[&str]| FaultRule {
+        kind: FaultKind::Slow,
+        rate: 0.5,
+        services: vec![Service::Iam],
+        operations: operations.iter().map(|name| (*name).to_string()).collect(),
+        delay_ms: 1_000,
+    };
+    let load = LoadProfile {
+        faults: vec![
+            slow(&["GetAccountSummary", "ListAccessKeys", "ListMFADevices"]),
+            slow(&["DeleteLoginProfile", "DeleteAccessKey"]),
+        ],
+        ..LoadProfile::default()
+    };
+    let spec = ScenarioSpec {
+        accounts: 24,
+        ..org()
+    };
+    let fixture = Fixture::with_load(spec, load).await;
+    let limits = LimitSettings {
+        hedged_reads: HedgedReads::AfterMillis(100),
+        ..crate::fixture::fast_limits()
+    };
+    let (summary, recording) = fixture
+        .run_with(
+            Task::DeleteCredentials(DeleteOptions::default()),
+            &TargetSelector::default(),
+            RunSettings::default(),
+            limits,
+            &CancelHandle::new(),
+        )
+        .await;
+    assert!(summary.hedged > 0, "{summary:?}");
+    let mut extra = 0;
+    let mut fewest = 0;
+    for outcome in recording.outcomes.values() {
+        if outcome.status == Status::Skipped {
+            continue;
+        }
+        assert!(outcome.status.is_success(), "{outcome:?}");
+        assert_eq!(outcome.retries, 0, "a second late is not a timeout");
+        let account = fixture
+            .scenario
+            .accounts
+            .iter()
+            .find(|spec| spec.id == outcome.account_id.as_str())
+            .expect("account");
+        let needed = delete_calls(account);
+        assert!(outcome.calls >= needed, "{outcome:?}");
+        extra += u64::from(outcome.calls - needed);
+        fewest += u64::from(needed);
+    }
+    assert_eq!(extra, summary.hedged, "every extra call is a hedge");
+    // A hedge that loses may be dropped before it is sent, so the emulator may count fewer.
+    let received = in_account_calls(&fixture);
+    assert!(
+        (fewest..=fewest + summary.hedged).contains(&received),
+        "{received} received, {fewest} needed, {} hedged",
+        summary.hedged
+    );
+    let stats = fixture.emulator.stats();
+    let worked: Vec<&AccountSpec> = fixture
+        .scenario
+        .accounts
+        .iter()
+        .filter(|spec| {
+            recording.outcomes.values().any(|outcome| {
+                outcome.account_id.as_str() == spec.id && outcome.status != Status::Skipped
+            })
+        })
+        .collect();
+    let passwords = worked
+        .iter()
+        .filter(|spec| spec.root.login_profile.is_some())
+        .count() as u64;
+    let keys: u64 = worked
+        .iter()
+        .map(|spec| spec.root.access_keys.len() as u64)
+        .sum();
+    assert!(passwords > 0 && keys > 0, "the org has writes to make");
+    assert_eq!(
+        stats.calls("iam:DeleteLoginProfile"),
+        passwords,
+        "writes are sent once"
+    );
+    assert_eq!(
+        stats.calls("iam:DeleteAccessKey"),
+        keys,
+        "writes are sent once"
+    );
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use rootsweep_core::{
-    AccountOutcome, AwsContext, CancelHandle, Event, EventKind, LimitSettings, Limits, RetryPolicy,
-    RunSettings, RunSummary, Runner, Status, TargetSelector, Targets, Task, Timeouts, discover,
+    AccountOutcome, AwsContext, CancelHandle, Event, EventKind, HedgedReads, LimitSettings, Limits,
+    RetryPolicy, RunSettings, RunSummary, Runner, Status, TargetSelector, Targets, Task, Timeouts,
+    discover,
 };
 use rootsweep_emulator::{Emulator, EmulatorConfig, LoadProfile, Scenario, ScenarioSpec, labels};
 
@@ -53,9 +54,12 @@ impl Recording {
     }
 }
 
-/// Retries fast enough for tests (the policy's shape is unit-tested; here only counts matter).
+/// Retries fast enough for tests (the policy's shape is unit-tested; here only counts matter),
+/// and no hedged reads: a hedge is one call more than the task needs, and these tests count
+/// calls exactly (`hedged_reads_*` in calls.rs turns them on).
 pub(crate) fn fast_limits() -> LimitSettings {
     LimitSettings {
+        hedged_reads: HedgedReads::Off,
         retry: RetryPolicy {
             max_attempts: 10,
             throttled_attempts: 30,

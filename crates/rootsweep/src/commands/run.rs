@@ -869,6 +869,7 @@ mod tests {
             calls: 0,
             retries: 0,
             throttled: 0,
+            hedged: 0,
         }
     }
 

@@ -76,6 +76,7 @@ pub(crate) fn log_event(event: &Event) {
             calls = summary.calls,
             retries = summary.retries,
             throttled = summary.throttled,
+            hedged = summary.hedged,
             "run finished"
         ),
         _ => {}

@@ -506,6 +506,7 @@ pub(crate) mod test_records {
             calls: 31,
             retries: 9,
             throttled: 9,
+            hedged: 0,
         }
     }
 }

@@ -113,8 +113,14 @@ pub(crate) fn render_summary(summary: &RunSummary, tally: &FailureTally) -> Stri
             counts.join(", ")
         }
     ));
+    // Hedged reads are among the calls; named only when there were some.
+    let hedged = if summary.hedged > 0 {
+        format!(" ({} of them hedged reads)", summary.hedged)
+    } else {
+        String::new()
+    };
     lines.push(format!(
-        "  {} AWS calls, {} retries, {} throttled",
+        "  {} AWS calls{hedged}, {} retries, {} throttled",
         summary.calls, summary.retries, summary.throttled
     ));
     if let Some(reason) = &summary.stopped {
@@ -214,5 +220,21 @@ mod tests {
             tally.add(&outcome);
         }
         insta::assert_snapshot!(render_summary(&summary(), &tally));
+    }
+
+    #[test]
+    fn hedged_reads_are_named_only_when_there_were_some() {
+        let tally = FailureTally::default();
+        let none = render_summary(&summary(), &tally);
+        assert!(!none.contains("hedged"), "{none}");
+        let hedged = RunSummary {
+            hedged: 4,
+            ..summary()
+        };
+        let text = render_summary(&hedged, &tally);
+        assert!(
+            text.contains("31 AWS calls (4 of them hedged reads), 9 retries"),
+            "{text}"
+        );
     }
 }
