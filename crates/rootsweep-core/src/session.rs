@@ -658,7 +658,9 @@ impl AccountContext {
     /// Sends a read; once more if it has not answered within the run's hedging delay (see
     /// [`crate::limits::hedge`]), hedges are within their share of the reads, and the
     /// account's budget has a permit free at once. The first success wins; a failure waits for
-    /// the other copy, which may still succeed. The copy that loses is dropped unanswered.
+    /// the other copy, which may still succeed (a throttle among them still counts and slows
+    /// the budget; if both fail, the later failure is the answer, and `call` counts it). The
+    /// copy that loses is dropped unanswered.
     async fn read<C, T, E, F, Fut>(
         &self,
         budget: &AccountBudget,
@@ -669,6 +671,7 @@ impl AccountContext {
         C: SessionClient,
         F: Fn(C) -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + Error + 'static,
     {
         use futures::future::{Either, select};
         let reads = &self.limits.reads;
@@ -703,7 +706,11 @@ impl AccountContext {
         let answer = match select(first, second).await {
             Either::Left((Ok(value), _)) | Either::Right((Ok(value), _)) => Ok(value),
             Either::Left((Err(error), other)) | Either::Right((Err(error), other)) => {
-                other.await.or(Err(error))
+                if classify(&error).class == ErrorClass::Throttled {
+                    self.limits.throttled.fetch_add(1, Ordering::Relaxed);
+                    emit_rate_change(&self.events, budget.name(), budget.record(true));
+                }
+                other.await
             }
         };
         answered(&answer);
