@@ -33,7 +33,7 @@ const PERCENTILE: f64 = 0.95;
 /// Hedges may be at most this share of the reads made so far (plus [`HEDGE_ALLOWANCE`]).
 pub const MAX_HEDGED_SHARE: f64 = 0.10;
 /// Hedges allowed beyond the share, so that the first slow reads of a run may be hedged.
-const HEDGE_ALLOWANCE: u64 = 10;
+pub const HEDGE_ALLOWANCE: u64 = 10;
 /// How often (in recorded reads) `auto` recomputes its delay from the histogram.
 const REFRESH_EVERY: u64 = 32;
 
