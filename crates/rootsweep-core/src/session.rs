@@ -656,8 +656,8 @@ impl AccountContext {
     }
 
     /// Sends a read; once more if it has not answered within the run's hedging delay (see
-    /// [`crate::limits::hedge`]), hedges are within their share of the reads, and the
-    /// account's budget has a permit free at once. The first success wins; a failure waits for
+    /// [`crate::limits::hedge`]), hedges are within their share of the reads, the run is not
+    /// being throttled much, and the account's budget has a permit free at once. The first success wins; a failure waits for
     /// the other copy, which may still succeed (a throttle among them still counts and slows
     /// the budget; if both fail, the later failure is the answer, and `call` counts it). The
     /// copy that loses is dropped unanswered.
@@ -694,7 +694,9 @@ impl AccountContext {
             }
             Either::Right(((), first)) => first,
         };
-        if !(reads.hedge_allowed() && budget.try_acquire()) {
+        let quota_allows =
+            hedge::quota_allows_hedging(self.limits.calls(), self.limits.throttled());
+        if !(quota_allows && reads.hedge_allowed() && budget.try_acquire()) {
             let answer = first.await;
             answered(&answer);
             return answer;

@@ -17,7 +17,9 @@
 //!   down, every read is slow and a second copy of each would only double the load. Each hedge
 //!   also needs a permit that the account's budget has free at once, with no call of the
 //!   account waiting for one (see `AccountBudget::try_acquire`): a hedge never waits, and
-//!   never takes a permit from a call that does.
+//!   never takes a permit from a call that does. And no read is hedged while more than
+//!   [`MAX_THROTTLED_SHARE`] of the run's answers were throttled: AWS is then saying that
+//!   quota is short, and a hedge would spend it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -32,6 +34,9 @@ pub const MIN_DELAY: Duration = Duration::from_millis(50);
 const PERCENTILE: f64 = 0.95;
 /// Hedges may be at most this share of the reads made so far (plus [`HEDGE_ALLOWANCE`]).
 pub const MAX_HEDGED_SHARE: f64 = 0.10;
+/// No read is hedged while more than this share of the run's answers so far were throttled: a
+/// hedge spends quota, and then quota, not latency, is what the run is short of.
+pub const MAX_THROTTLED_SHARE: f64 = 0.05;
 /// Hedges allowed beyond the share, so that the first slow reads of a run may be hedged.
 pub const HEDGE_ALLOWANCE: u64 = 10;
 /// How often (in recorded reads) `auto` recomputes its delay from the histogram.
@@ -237,6 +242,12 @@ fn upper_edge(index: usize) -> Duration {
     Duration::from_micros(micros)
 }
 
+/// Whether a run that has had `throttled` of its `calls` answered with throttling may hedge
+/// (see [`MAX_THROTTLED_SHARE`]).
+pub fn quota_allows_hedging(calls: u64, throttled: u64) -> bool {
+    throttled as f64 <= calls as f64 * MAX_THROTTLED_SHARE
+}
+
 /// Whether `operation` (`service:Action`) only reads, and may be hedged.
 pub fn is_read(operation: &str) -> bool {
     let action = operation
@@ -367,6 +378,14 @@ mod tests {
             off.record(Duration::from_millis(2));
         }
         assert_eq!(off.delay_for_read(), None);
+    }
+
+    #[test]
+    fn no_hedges_while_aws_throttles_much() {
+        assert!(quota_allows_hedging(0, 0));
+        assert!(quota_allows_hedging(1_000, 50));
+        assert!(!quota_allows_hedging(1_000, 51));
+        assert!(!quota_allows_hedging(10, 9));
     }
 
     #[test]
