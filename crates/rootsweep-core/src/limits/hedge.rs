@@ -139,11 +139,6 @@ impl ReadLatencies {
         }
     }
 
-    /// The setting.
-    pub fn setting(&self) -> HedgedReads {
-        self.setting
-    }
-
     /// Reads sent a second time so far.
     pub fn hedged(&self) -> u64 {
         self.hedged.load(Ordering::Relaxed)

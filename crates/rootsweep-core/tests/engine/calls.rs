@@ -82,6 +82,16 @@ fn unlock_calls(account: &AccountSpec) -> u32 {
     2 + count(account.buckets.len()) + count(locked)
 }
 
+/// The generated account `id`.
+fn spec_of<'a>(fixture: &'a Fixture, id: &str) -> &'a AccountSpec {
+    fixture
+        .scenario
+        .accounts
+        .iter()
+        .find(|spec| spec.id == id)
+        .expect("a generated account")
+}
+
 fn check(
     fixture: &Fixture,
     recording: &crate::fixture::Recording,
@@ -89,12 +99,7 @@ fn check(
 ) -> u64 {
     let mut total = 0;
     for outcome in recording.outcomes.values() {
-        let account = fixture
-            .scenario
-            .accounts
-            .iter()
-            .find(|a| a.id == outcome.account_id.as_str())
-            .expect("account");
+        let account = spec_of(fixture, outcome.account_id.as_str());
         if outcome.status == Status::Skipped {
             assert_eq!(outcome.calls, 0);
             continue;
@@ -230,17 +235,7 @@ async fn an_accounts_listings_are_made_at_once_under_one_session() {
             "{account}: the four listings in flight together"
         );
         // They share the one session: the first to ask assumes root, the others wait for it.
-        assert_eq!(
-            outcome.calls,
-            delete_calls(
-                fixture
-                    .scenario
-                    .accounts
-                    .iter()
-                    .find(|spec| spec.id == account)
-                    .expect("account")
-            )
-        );
+        assert_eq!(outcome.calls, delete_calls(spec_of(&fixture, account)));
     }
 }
 
@@ -330,24 +325,20 @@ async fn hedged_reads_resend_slow_reads_and_never_writes() {
         )
         .await;
     assert!(summary.hedged > 0, "{summary:?}");
-    let mut extra = 0;
-    let mut fewest = 0;
+    let (mut extra, mut fewest, mut passwords, mut keys) = (0, 0, 0, 0);
     for outcome in recording.outcomes.values() {
         if outcome.status == Status::Skipped {
             continue;
         }
         assert!(outcome.status.is_success(), "{outcome:?}");
         assert_eq!(outcome.retries, 0, "a second late is not a timeout");
-        let account = fixture
-            .scenario
-            .accounts
-            .iter()
-            .find(|spec| spec.id == outcome.account_id.as_str())
-            .expect("account");
+        let account = spec_of(&fixture, outcome.account_id.as_str());
         let needed = delete_calls(account);
         assert!(outcome.calls >= needed, "{outcome:?}");
         extra += u64::from(outcome.calls - needed);
         fewest += u64::from(needed);
+        passwords += u64::from(account.root.login_profile.is_some());
+        keys += account.root.access_keys.len() as u64;
     }
     assert_eq!(extra, summary.hedged, "every extra call is a hedge");
     // A hedge that loses may be dropped before it is sent, so the emulator may count fewer.
@@ -358,24 +349,6 @@ async fn hedged_reads_resend_slow_reads_and_never_writes() {
         summary.hedged
     );
     let stats = fixture.emulator.stats();
-    let worked: Vec<&AccountSpec> = fixture
-        .scenario
-        .accounts
-        .iter()
-        .filter(|spec| {
-            recording.outcomes.values().any(|outcome| {
-                outcome.account_id.as_str() == spec.id && outcome.status != Status::Skipped
-            })
-        })
-        .collect();
-    let passwords = worked
-        .iter()
-        .filter(|spec| spec.root.login_profile.is_some())
-        .count() as u64;
-    let keys: u64 = worked
-        .iter()
-        .map(|spec| spec.root.access_keys.len() as u64)
-        .sum();
     assert!(passwords > 0 && keys > 0, "the org has writes to make");
     assert_eq!(
         stats.calls("iam:DeleteLoginProfile"),
