@@ -462,15 +462,20 @@ type Branch = Vec<Step>;
 /// Branches made side by side: a round lasts as long as its slowest branch.
 type Round = Vec<Branch>;
 
-/// The calls one account needed after its AssumeRoot, as rounds that depend on the round
-/// before, read from the account's outcome. Reads that do not depend on each other are one
-/// round; a read that depends on another (an access key's last use on the key listing) follows
-/// it within the round. Changes are not made at once: every deletion is a round of its own, as
-/// changes to one IAM user made at once risk `ConcurrentModification` (AWS lists it for each of
-/// these deletions), so no scheduler should make them at once.
+/// The calls one account needed after its AssumeRoot, read from the account's outcome.
+///
+/// An audit's calls are rounds that depend on the round before: reads that do not depend on
+/// each other are one round; a read that depends on another (an access key's last use on the
+/// key listing) follows it within the round.
+///
+/// A delete's calls are its kinds, side by side: each kind's listing, then its deletions, then
+/// (if it had any) its verifying listing. Deletions are never made at once, not even of
+/// different kinds: changes to one IAM user made at once risk `ConcurrentModification` (AWS
+/// lists it for each of these deletions), so no scheduler should make them at once.
 struct Chain {
     account_id: String,
     rounds: Vec<Round>,
+    kinds: Vec<KindChain>,
     calls: f64,
     /// When rootsweep started the account (RFC 3339, UTC, fixed width: sorts as text).
     started_at: String,
@@ -483,8 +488,17 @@ struct Chain {
     hedged: bool,
 }
 
+/// One kind of credential in a delete.
+struct KindChain {
+    listing: Call,
+    /// One after another, and none at the same time as another kind's.
+    deletions: Vec<Call>,
+    /// After the last deletion, if there was one.
+    verifying: Option<Call>,
+}
+
 impl Chain {
-    /// How long the rounds take when each call takes `latency(call)` seconds.
+    /// How long the calls take when each call takes `latency(call)` seconds.
     fn duration(&self, mut latency: impl FnMut(&Call) -> f64) -> f64 {
         let mut total = 0.0;
         for round in &self.rounds {
@@ -498,14 +512,84 @@ impl Chain {
             }
             total += slowest;
         }
-        total
+        let kinds: Vec<KindTimes> = self
+            .kinds
+            .iter()
+            .map(|kind| KindTimes {
+                listed: latency(&kind.listing),
+                deleting: kind.deletions.iter().map(&mut latency).sum(),
+                verifying: kind.verifying.as_ref().map_or(0.0, &mut latency),
+            })
+            .collect();
+        total + kinds_end(kinds)
     }
 
-    /// Rounds, then calls: the longer chain by the first, then the second.
+    /// Steps one after another, then calls: the longer chain by the first, then the second. A
+    /// delete with deletions takes a listing, every deletion in turn and a verifying listing.
     fn length(&self) -> (usize, usize) {
-        let calls = self.rounds.iter().flatten().flatten().map(Vec::len).sum();
-        (self.rounds.len(), calls)
+        let deletions: usize = self.kinds.iter().map(|kind| kind.deletions.len()).sum();
+        let kind_steps = match (self.kinds.is_empty(), deletions) {
+            (true, _) => 0,
+            (false, 0) => 1,
+            (false, deletions) => deletions + 2,
+        };
+        let calls = self
+            .rounds
+            .iter()
+            .flatten()
+            .flatten()
+            .map(Vec::len)
+            .sum::<usize>()
+            + self
+                .kinds
+                .iter()
+                .map(|kind| 1 + kind.deletions.len() + usize::from(kind.verifying.is_some()))
+                .sum::<usize>();
+        (self.rounds.len() + kind_steps, calls)
     }
+}
+
+/// One kind's calls in one draw of the latency, in seconds.
+struct KindTimes {
+    /// Its listing (when its deletions may start).
+    listed: f64,
+    /// Its deletions, one after another.
+    deleting: f64,
+    /// Its verifying listing (after its last deletion).
+    verifying: f64,
+}
+
+/// When the last of a delete's kinds ends, with the deletions scheduled as well as any
+/// scheduler could: even split at any instant, at each moment the kind listed whose verifying
+/// listing takes longest goes on deleting (Jackson's preemptive rule, which is optimal for one
+/// machine with release and delivery times). rootsweep deletes each kind's credentials in one
+/// turn, the kinds in the order their listings answered: no schedule ends sooner than this one.
+fn kinds_end(mut kinds: Vec<KindTimes>) -> f64 {
+    let mut end = kinds.iter().map(|kind| kind.listed).fold(0.0, f64::max);
+    kinds.retain(|kind| kind.deleting > 0.0);
+    let mut now: f64 = 0.0;
+    while !kinds.is_empty() {
+        let ready = (0..kinds.len())
+            .filter(|index| kinds[*index].listed <= now)
+            .max_by(|a, b| kinds[*a].verifying.total_cmp(&kinds[*b].verifying));
+        let next_listed = kinds
+            .iter()
+            .map(|kind| kind.listed)
+            .filter(|listed| *listed > now)
+            .fold(f64::INFINITY, f64::min);
+        let Some(index) = ready else {
+            now = next_listed;
+            continue;
+        };
+        let run = kinds[index].deleting.min(next_listed - now);
+        now += run;
+        kinds[index].deleting -= run;
+        if kinds[index].deleting <= 0.0 {
+            end = end.max(now + kinds[index].verifying);
+            kinds.swap_remove(index);
+        }
+    }
+    end
 }
 
 /// The operation a delete-credentials action calls.
@@ -523,16 +607,8 @@ fn deletion_operation(action: &str) -> &'static str {
 fn chain(task: &str, record: &Value) -> Chain {
     // One call on its own, and a round of it.
     let alone = |call: Call| -> Round { vec![vec![vec![call]]] };
-    // The four listings at once.
-    let listings = |nth: u64| -> Round {
-        vec![vec![vec![
-            ("GetLoginProfile", nth),
-            ("ListAccessKeys", nth),
-            ("ListSigningCertificates", nth),
-            ("ListMFADevices", nth),
-        ]]]
-    };
     let mut rounds: Vec<Round> = Vec::new();
+    let mut kinds: Vec<KindChain> = Vec::new();
     if task == "audit" {
         // GetAccountSummary, then the listings of the kinds it reports side by side, each access
         // key's last use as soon as the keys are listed.
@@ -564,8 +640,22 @@ fn chain(task: &str, record: &Value) -> Chain {
             rounds.push(branches);
         }
     } else {
-        // The four listings, then each deletion, then the four listings that verify them.
-        rounds.push(listings(1));
+        // Each kind's listing, its deletions and its verifying listing; the deletions from the
+        // record, in the order they were made within each kind.
+        let listings = [
+            "GetLoginProfile",
+            "ListAccessKeys",
+            "ListSigningCertificates",
+            "ListMFADevices",
+        ];
+        kinds = listings
+            .iter()
+            .map(|listing| KindChain {
+                listing: (listing, 1),
+                deletions: Vec::new(),
+                verifying: None,
+            })
+            .collect();
         let actions = record["details"]["delete_credentials"]["actions"]
             .as_array()
             .cloned()
@@ -575,10 +665,18 @@ fn chain(task: &str, record: &Value) -> Chain {
             let operation = deletion_operation(action["action"].as_str().unwrap_or_default());
             let nth = made.entry(operation).or_default();
             *nth += 1;
-            rounds.push(alone((operation, *nth)));
+            let kind = match operation {
+                "DeleteLoginProfile" => 0,
+                "DeleteAccessKey" => 1,
+                "DeleteSigningCertificate" => 2,
+                _ => 3,
+            };
+            kinds[kind].deletions.push((operation, *nth));
         }
-        if !actions.is_empty() {
-            rounds.push(listings(2));
+        for (kind, listing) in kinds.iter_mut().zip(listings) {
+            if !kind.deletions.is_empty() {
+                kind.verifying = Some((listing, 2));
+            }
         }
     }
     // Every call but the AssumeRoot.
@@ -594,6 +692,7 @@ fn chain(task: &str, record: &Value) -> Chain {
             .unwrap_or_default()
             .to_string(),
         rounds,
+        kinds,
         calls,
         started_at,
         took: record["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0,

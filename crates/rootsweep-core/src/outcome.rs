@@ -275,7 +275,7 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
-    /// All four, in the order they are deleted.
+    /// All four, in the order records list them.
     pub const ALL: [CredentialKind; 4] = [
         Self::Password,
         Self::AccessKeys,
@@ -503,12 +503,18 @@ pub enum ActionResult {
 /// What `delete-credentials` did in one account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteDetails {
-    /// The credentials found before deleting (the kinds asked for).
+    /// The credentials found before deleting (the kinds asked for; a kind whose listing failed
+    /// is left out).
     pub before: Inventory,
-    /// Every deletion, in order.
+    /// Every deletion, by kind (in the order of [`CredentialKind::ALL`]) and within a kind in
+    /// the order made. The kinds are worked on side by side, so this is not the order across
+    /// kinds.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
-    /// What a fresh listing found afterwards (the kinds asked for); empty when remediated.
+    /// The credentials left afterwards (the kinds asked for): each kind something was deleted
+    /// from as a fresh listing found it, the others as first listed, since nothing of them was
+    /// changed. Empty when remediated without a plan; `None` when a listing failed (and in a
+    /// dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<Inventory>,
     /// Credentials found that the plan did not list, left alone (`apply` only).

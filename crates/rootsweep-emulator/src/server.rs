@@ -4,7 +4,7 @@
 //! [`World`], and render the answer in the service's protocol. Paths under `/_emulator/` are
 //! the admin endpoint and need no signature.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -376,30 +376,37 @@ fn quota_family(service: Service, operation: &str) -> &'static str {
 }
 
 /// A request waiting out its injected latency, counted in its account's in-flight requests
-/// until dropped (also when the client goes away mid-wait).
+/// (and mutating ones, if it is one) until dropped (also when the client goes away mid-wait).
 struct InFlight<'a> {
     shared: &'a Shared,
     account_id: String,
+    mutating: bool,
 }
 
 impl<'a> InFlight<'a> {
-    fn enter(shared: &'a Shared, account_id: &str) -> Self {
+    fn enter(shared: &'a Shared, account_id: &str, mutating: bool) -> Self {
         let mut world = lock(&shared.world);
         let stats = &mut world.stats;
-        let current = stats
-            .in_flight_by_account
-            .entry(account_id.to_string())
-            .or_default();
-        *current += 1;
-        let current = *current;
-        let peak = stats
-            .peak_in_flight_by_account
-            .entry(account_id.to_string())
-            .or_default();
-        *peak = (*peak).max(current);
+        let count = |current: &mut BTreeMap<String, u64>, peak: &mut BTreeMap<String, u64>| {
+            let current = current.entry(account_id.to_string()).or_default();
+            *current += 1;
+            let peak = peak.entry(account_id.to_string()).or_default();
+            *peak = (*peak).max(*current);
+        };
+        count(
+            &mut stats.in_flight_by_account,
+            &mut stats.peak_in_flight_by_account,
+        );
+        if mutating {
+            count(
+                &mut stats.mutating_in_flight_by_account,
+                &mut stats.peak_mutating_in_flight_by_account,
+            );
+        }
         Self {
             shared,
             account_id: account_id.to_string(),
+            mutating,
         }
     }
 }
@@ -407,8 +414,15 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         let mut world = lock(&self.shared.world);
-        if let Some(current) = world.stats.in_flight_by_account.get_mut(&self.account_id) {
-            *current = current.saturating_sub(1);
+        let stats = &mut world.stats;
+        let leave = |current: &mut BTreeMap<String, u64>| {
+            if let Some(current) = current.get_mut(&self.account_id) {
+                *current = current.saturating_sub(1);
+            }
+        };
+        leave(&mut stats.in_flight_by_account);
+        if self.mutating {
+            leave(&mut stats.mutating_in_flight_by_account);
         }
     }
 }
@@ -576,7 +590,11 @@ async fn serve_aws(
         }
     };
     if !delay.is_zero() {
-        let _waiting = InFlight::enter(shared, caller.account_id());
+        let _waiting = InFlight::enter(
+            shared,
+            caller.account_id(),
+            is_mutating(service, &operation),
+        );
         tokio::time::sleep(delay).await;
     }
 

@@ -1,18 +1,23 @@
-//! `delete-credentials`: list the kinds asked for, delete each credential (deactivate, then
-//! delete, virtual MFA devices), and list again to verify that nothing is left. A credential
-//! already gone (`NoSuchEntity`) counts as deleted: another run or the console got there
-//! first. With a plan, only the planned credentials are deleted; anything that appeared since is
-//! reported and left alone.
+//! `delete-credentials`: for each kind asked for, side by side, list it, delete each
+//! credential found (deactivate, then delete, virtual MFA devices), and list the kind again to
+//! verify that none of them is left. A credential already gone (`NoSuchEntity`) counts as
+//! deleted: another run or the console got there first. With a plan, only the planned
+//! credentials are deleted; anything that appeared since is reported and left alone.
 //!
-//! One failed deletion does not stop the others: the record says exactly what was removed and
-//! what was not.
+//! One failure does not stop the rest: a failed deletion, or a failed listing of one kind,
+//! leaves the other credentials and kinds to go ahead, and the record says exactly what was
+//! removed and what was not. An account where nothing was deleted because a listing failed is
+//! reported with that failure alone, as `denied` where the listing was denied.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+use tokio::sync::Mutex;
+
 use crate::limits::ErrorClass;
 use crate::outcome::{
-    Action, ActionResult, DeleteDetails, Details, ErrorRecord, Inventory, MfaKind, Status,
+    Action, ActionResult, CredentialKind, DeleteDetails, Details, ErrorRecord, Inventory, MfaKind,
+    Status,
 };
 use crate::session::{AccountContext, CallFailure};
 use crate::task::{DeleteOptions, TaskReport, inventory};
@@ -185,65 +190,124 @@ impl Ledger {
     }
 }
 
-pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -> TaskReport {
-    let found = match inventory::read(context, &options.kinds, false).await {
-        Ok(found) => found,
-        Err(failure) => return TaskReport::from_failure(&failure, None),
-    };
-    let mut details = DeleteDetails {
-        before: found.clone(),
-        ..DeleteDetails::default()
-    };
-    let to_delete = match &options.plan {
-        Some(plan) => {
-            let planned = plan.get(&context.account_id).cloned().unwrap_or_default();
-            let (to_delete, unplanned, warnings) = apply_plan(&found, &planned);
-            details.unplanned = unplanned;
-            details.warnings = warnings;
-            to_delete
-        }
-        None => found.clone(),
-    };
-    let unplanned_note = if details.unplanned.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; left alone, not in the plan: {}",
-            details.unplanned.describe()
-        )
-    };
-    if to_delete.is_empty() {
-        let status = if details.unplanned.is_empty() {
-            Status::AlreadyCompliant
-        } else {
-            Status::Remediated
-        };
-        let summary = if details.unplanned.is_empty() {
-            "no root credentials to delete".to_string()
-        } else {
-            format!("nothing planned was left to delete{unplanned_note}")
-        };
-        details.after = Some(Inventory::default());
-        return TaskReport {
-            status,
-            summary,
-            details: Some(Details::DeleteCredentials(Box::new(details))),
-            error: None,
-        };
-    }
-    if options.dry_run {
-        details.actions = planned_actions(&to_delete);
-        return TaskReport {
-            status: Status::Planned,
-            summary: format!("would delete {}{unplanned_note}", to_delete.describe()),
-            details: Some(Details::DeleteCredentials(Box::new(details))),
-            error: None,
-        };
-    }
+/// What one kind's pipeline did: its listing, its deletions and the listings that verified them.
+struct KindOutcome {
+    /// The credentials of this kind found, or why the listing failed (then nothing else ran).
+    found: Result<Inventory, CallFailure>,
+    /// What the plan (or, without one, the listing) left to delete.
+    to_delete: Inventory,
+    /// Found but not in the plan, left alone.
+    unplanned: Inventory,
+    warnings: Vec<String>,
+    ledger: Ledger,
+    /// The last verifying listing, if one was made and answered.
+    verified: Option<Inventory>,
+    /// Why verifying failed, if a verifying listing did.
+    verification_failure: Option<CallFailure>,
+}
 
-    // One deletion at a time, unlike the listings: changes to one IAM user made at once risk
-    // `ConcurrentModification`, which AWS lists for every one of these operations.
-    let mut ledger = Ledger::default();
+impl KindOutcome {
+    /// A kind listed (or not), with nothing else done yet.
+    fn listed(found: Result<Inventory, CallFailure>) -> Self {
+        Self {
+            found,
+            to_delete: Inventory::default(),
+            unplanned: Inventory::default(),
+            warnings: Vec::new(),
+            ledger: Ledger::default(),
+            verified: None,
+            verification_failure: None,
+        }
+    }
+}
+
+pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -> TaskReport {
+    let context = &*context;
+    let deletion_turn = Mutex::new(());
+    // In the order of `CredentialKind` (a `BTreeSet`): actions and failures are reported in
+    // that order whichever kind's calls answered first, so that records do not depend on
+    // latency.
+    let outcomes = futures::future::join_all(
+        options
+            .kinds
+            .iter()
+            .map(|kind| run_kind(context, options, *kind, &deletion_turn)),
+    )
+    .await;
+    report(outcomes, options.dry_run)
+}
+
+/// One kind of credential, from its listing to its verification. The kinds run side by side,
+/// so that a slow answer for one kind holds back no other: each kind's deletions start as soon
+/// as its own listing answers, and each kind is verified as soon as its own deletions are done.
+/// The deletions take turns, a kind's all at once: changes to one IAM user made at once risk
+/// `ConcurrentModification`, which AWS lists for every one of these operations. A kind is
+/// listed again only if something of it was deleted; nothing else of it changed.
+async fn run_kind(
+    context: &AccountContext,
+    options: &DeleteOptions,
+    kind: CredentialKind,
+    deletion_turn: &Mutex<()>,
+) -> KindOutcome {
+    let found = match inventory::read_kind(context, kind).await {
+        Ok(found) => found,
+        Err(failure) => return KindOutcome::listed(Err(failure)),
+    };
+    let (to_delete, unplanned, warnings) = match &options.plan {
+        Some(plan) => {
+            let planned = plan
+                .get(&context.account_id)
+                .map(|planned| of_kind(planned, kind))
+                .unwrap_or_default();
+            apply_plan(&found, &planned)
+        }
+        None => (found.clone(), Inventory::default(), Vec::new()),
+    };
+    let mut outcome = KindOutcome {
+        to_delete,
+        unplanned,
+        warnings,
+        ..KindOutcome::listed(Ok(found))
+    };
+    if options.dry_run || outcome.to_delete.is_empty() {
+        return outcome;
+    }
+    {
+        let _turn = deletion_turn.lock().await;
+        delete(
+            context,
+            &outcome.to_delete,
+            &mut outcome.ledger,
+            &mut outcome.warnings,
+        )
+        .await;
+    }
+    for attempt in 1..=VERIFY_ATTEMPTS {
+        match inventory::read_kind(context, kind).await {
+            Ok(listed) => {
+                let clean = still_present(&outcome.to_delete, &listed).is_empty();
+                outcome.verified = Some(listed);
+                if clean || attempt == VERIFY_ATTEMPTS || outcome.ledger.first_failure.is_some() {
+                    break;
+                }
+                tokio::time::sleep(VERIFY_PAUSE).await;
+            }
+            Err(failure) => {
+                outcome.verification_failure = Some(failure);
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// Deletes `to_delete`, one credential after another, into `ledger`.
+async fn delete(
+    context: &AccountContext,
+    to_delete: &Inventory,
+    ledger: &mut Ledger,
+    warnings: &mut Vec<String>,
+) {
     if to_delete.password.is_some() {
         let result = context
             .iam("iam:DeleteLoginProfile", |iam| async move {
@@ -317,7 +381,7 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
             .await;
         match result {
             Err(failure) if failure.class().is_denial() => {
-                details.warnings.push(format!(
+                warnings.push(format!(
                     "virtual MFA device {serial} was deactivated, but deleting the device was denied ({}); it remains in the account, assigned to no one",
                     failure.detail
                 ));
@@ -333,38 +397,113 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
             }
         }
     }
-    let first_failure = ledger.first_failure;
-    details.actions = ledger.actions;
+}
 
-    // Verify with fresh listings.
-    let mut after = None;
+/// The account's record from its kinds' outcomes, in the order of `CredentialKind`.
+fn report(outcomes: Vec<KindOutcome>, dry_run: bool) -> TaskReport {
+    let mut details = DeleteDetails::default();
+    let mut to_delete = Inventory::default();
+    // The kinds deleted from as their last verifying listing found them, the others as first
+    // listed; unknown if any listing failed.
+    let mut after = Some(Inventory::default());
+    let mut listing_failure = None;
+    let mut deletion_failure = None;
     let mut verification_failure = None;
-    for attempt in 1..=VERIFY_ATTEMPTS {
-        match inventory::read(context, &options.kinds, false).await {
-            Ok(listed) => {
-                let remaining = still_present(&to_delete, &listed);
-                let clean = remaining.is_empty();
-                after = Some(listed);
-                if clean || attempt == VERIFY_ATTEMPTS || first_failure.is_some() {
-                    break;
-                }
-                tokio::time::sleep(VERIFY_PAUSE).await;
-            }
+    for outcome in outcomes {
+        let found = match outcome.found {
+            Ok(found) => found,
             Err(failure) => {
-                verification_failure = Some(failure);
-                break;
+                listing_failure.get_or_insert(failure);
+                after = None;
+                continue;
             }
+        };
+        let left = if outcome.to_delete.is_empty() || dry_run {
+            Some(found.clone())
+        } else {
+            outcome.verified
+        };
+        after = after.zip(left).map(|(mut after, left)| {
+            absorb(&mut after, left);
+            after
+        });
+        absorb(&mut details.before, found);
+        absorb(&mut to_delete, outcome.to_delete);
+        absorb(&mut details.unplanned, outcome.unplanned);
+        details.warnings.extend(outcome.warnings);
+        details.actions.extend(outcome.ledger.actions);
+        deletion_failure = deletion_failure.or(outcome.ledger.first_failure);
+        verification_failure = verification_failure.or(outcome.verification_failure);
+    }
+    let unplanned_note = if details.unplanned.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; left alone, not in the plan: {}",
+            details.unplanned.describe()
+        )
+    };
+    if let Some(failure) = listing_failure {
+        // Nothing deleted: the account is as it was, and the record says only why.
+        if details.actions.is_empty() {
+            return TaskReport::from_failure(&failure, None);
         }
+        // The other kinds went ahead: never `denied`, which promises that nothing changed.
+        let summary = format!(
+            "{} failed: {}; the other kinds went ahead, see details for what was removed",
+            failure.operation, failure.detail
+        );
+        details.after = None;
+        return TaskReport {
+            status: Status::Failed,
+            summary,
+            details: Some(Details::DeleteCredentials(Box::new(details))),
+            error: Some(failure.record()),
+        };
+    }
+    details.after = after;
+    if to_delete.is_empty() {
+        let (status, summary) = if details.unplanned.is_empty() {
+            (
+                Status::AlreadyCompliant,
+                "no root credentials to delete".to_string(),
+            )
+        } else {
+            (
+                Status::Remediated,
+                format!("nothing planned was left to delete{unplanned_note}"),
+            )
+        };
+        return TaskReport {
+            status,
+            summary,
+            details: Some(Details::DeleteCredentials(Box::new(details))),
+            error: None,
+        };
+    }
+    if dry_run {
+        details.actions = planned_actions(&to_delete);
+        details.after = None;
+        return TaskReport {
+            status: Status::Planned,
+            summary: format!("would delete {}{unplanned_note}", to_delete.describe()),
+            details: Some(Details::DeleteCredentials(Box::new(details))),
+            error: None,
+        };
     }
     let deleted_description = to_delete.describe();
-    details.after = after.clone();
+    let remaining = details
+        .after
+        .as_ref()
+        .map(|listed| still_present(&to_delete, listed))
+        .unwrap_or_default();
     let report = |status, summary: String, error| TaskReport {
         status,
         summary,
-        details: Some(Details::DeleteCredentials(Box::new(details.clone()))),
+        details: Some(Details::DeleteCredentials(Box::new(details))),
         error,
     };
-    if let Some(error) = first_failure {
+    if let Some(error) = deletion_failure {
         return report(
             Status::Failed,
             format!(
@@ -385,10 +524,6 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
             Some(failure.record()),
         );
     }
-    let remaining = after
-        .as_ref()
-        .map(|listed| still_present(&to_delete, listed))
-        .unwrap_or_default();
     if !remaining.is_empty() {
         let message = format!(
             "deleted credentials still listed after {VERIFY_ATTEMPTS} reads: {}",
@@ -411,6 +546,30 @@ pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -
         format!("deleted {deleted_description}; verified gone{unplanned_note}"),
         None,
     )
+}
+
+/// The credentials of `inventory` of one kind.
+fn of_kind(inventory: &Inventory, kind: CredentialKind) -> Inventory {
+    let mut only = Inventory::default();
+    match kind {
+        CredentialKind::Password => only.password.clone_from(&inventory.password),
+        CredentialKind::AccessKeys => only.access_keys.clone_from(&inventory.access_keys),
+        CredentialKind::SigningCertificates => only
+            .signing_certificates
+            .clone_from(&inventory.signing_certificates),
+        CredentialKind::MfaDevices => only.mfa_devices.clone_from(&inventory.mfa_devices),
+    }
+    only
+}
+
+/// Adds `other`'s credentials to `inventory` (each kind comes from one of them only).
+fn absorb(inventory: &mut Inventory, other: Inventory) {
+    inventory.password = inventory.password.take().or(other.password);
+    inventory.access_keys.extend(other.access_keys);
+    inventory
+        .signing_certificates
+        .extend(other.signing_certificates);
+    inventory.mfa_devices.extend(other.mfa_devices);
 }
 
 /// The actions a dry run reports.
@@ -505,5 +664,100 @@ mod tests {
         assert_eq!(remaining.access_keys, vec![key("AKIA1")]);
         assert!(remaining.password.is_none());
         assert!(still_present(&deleted, &Inventory::default()).is_empty());
+    }
+
+    fn denied(operation: &str) -> CallFailure {
+        CallFailure {
+            operation: operation.to_string(),
+            detail: crate::limits::FailureDetail {
+                class: ErrorClass::Denied,
+                code: Some("AccessDenied".to_string()),
+                message: "not allowed".to_string(),
+                http_status: Some(403),
+            },
+            attempts: 1,
+        }
+    }
+
+    /// A password found, deleted and verified gone.
+    fn password_deleted() -> KindOutcome {
+        let found = Inventory {
+            password: Some(PasswordInfo { created: None }),
+            ..Inventory::default()
+        };
+        let mut ledger = Ledger::default();
+        ledger.settle("delete_login_profile", None, Ok(()));
+        KindOutcome {
+            to_delete: found.clone(),
+            ledger,
+            verified: Some(Inventory::default()),
+            ..KindOutcome::listed(Ok(found))
+        }
+    }
+
+    #[test]
+    fn a_listing_denied_after_other_kinds_were_deleted_is_failed_not_denied() {
+        // `denied` promises that nothing changed; here the password is gone.
+        let report = report(
+            vec![
+                password_deleted(),
+                KindOutcome::listed(Err(denied("iam:ListMFADevices"))),
+            ],
+            false,
+        );
+        assert_eq!(report.status, Status::Failed);
+        let error = report.error.expect("the listing's error");
+        assert_eq!(error.operation.as_deref(), Some("iam:ListMFADevices"));
+        assert!(report.summary.contains("the other kinds went ahead"));
+        let Some(Details::DeleteCredentials(details)) = report.details else {
+            panic!("details")
+        };
+        assert_eq!(details.actions.len(), 1);
+        assert!(details.before.password.is_some());
+        assert!(details.after.is_none(), "the MFA devices are not known");
+    }
+
+    #[test]
+    fn a_listing_denied_with_nothing_deleted_is_denied_and_says_only_why() {
+        let report = report(
+            vec![
+                KindOutcome::listed(Ok(Inventory::default())),
+                KindOutcome::listed(Err(denied("iam:ListAccessKeys"))),
+            ],
+            false,
+        );
+        assert_eq!(report.status, Status::Denied);
+        assert!(report.details.is_none());
+        assert_eq!(
+            report.error.and_then(|error| error.operation).as_deref(),
+            Some("iam:ListAccessKeys")
+        );
+    }
+
+    #[test]
+    fn kinds_nothing_was_deleted_from_are_after_as_first_listed() {
+        // With a plan that lists only the password, a key found is left alone: it is not
+        // listed again, and `after` shows it as the first listing found it.
+        let keys_found = Inventory {
+            access_keys: vec![key("AKIAUNPLANNED")],
+            ..Inventory::default()
+        };
+        let keys = KindOutcome {
+            unplanned: keys_found.clone(),
+            ..KindOutcome::listed(Ok(keys_found))
+        };
+        let report = report(vec![password_deleted(), keys], false);
+        assert_eq!(report.status, Status::Remediated, "{}", report.summary);
+        assert!(
+            report
+                .summary
+                .contains("left alone, not in the plan: 1 access key")
+        );
+        let Some(Details::DeleteCredentials(details)) = report.details else {
+            panic!("details")
+        };
+        let after = details.after.expect("after");
+        assert!(after.password.is_none());
+        assert_eq!(after.access_keys, vec![key("AKIAUNPLANNED")]);
     }
 }

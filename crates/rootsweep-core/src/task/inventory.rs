@@ -1,5 +1,6 @@
 //! Reading root credentials with a root session: `read` lists the kinds asked for (every
-//! page) into an [`Inventory`]. Audit and delete share it; delete reads again to verify.
+//! page) into an [`Inventory`], for audit; `read_kind` lists one kind, for delete, which lists
+//! each kind on its own and again to verify.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -65,6 +66,28 @@ pub(crate) async fn read(
         signing_certificates: signing_certificates?,
         mfa_devices: mfa_devices?,
     })
+}
+
+/// Reads the root user's credentials of one kind (not when access keys were last used).
+///
+/// An account's future holds this once per kind while the kinds are worked on side by side, so
+/// it awaits only the one kind's reader: [`read`]'s future holds all four readers at once.
+pub(crate) async fn read_kind(
+    context: &AccountContext,
+    kind: CredentialKind,
+) -> Result<Inventory, CallFailure> {
+    let mut inventory = Inventory::default();
+    match kind {
+        CredentialKind::Password => inventory.password = read_password(context).await?,
+        CredentialKind::AccessKeys => {
+            inventory.access_keys = read_access_keys(context, false).await?;
+        }
+        CredentialKind::SigningCertificates => {
+            inventory.signing_certificates = read_signing_certificates(context).await?;
+        }
+        CredentialKind::MfaDevices => inventory.mfa_devices = read_mfa_devices(context).await?,
+    }
+    Ok(inventory)
 }
 
 async fn read_password(context: &AccountContext) -> Result<Option<PasswordInfo>, CallFailure> {

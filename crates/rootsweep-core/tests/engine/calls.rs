@@ -4,8 +4,8 @@
 //! reads only, and counted.
 
 use rootsweep_core::{
-    CancelHandle, DeleteOptions, EventKind, HedgedReads, LimitSettings, RateSettings, RunSettings,
-    Status, TargetSelector, Task, UnlockS3Options,
+    CancelHandle, DeleteOptions, Details, EventKind, HedgedReads, LimitSettings, RateSettings,
+    RunSettings, Status, TargetSelector, Task, UnlockS3Options,
 };
 use rootsweep_emulator::{
     AccountSpec, FaultKind, FaultRule, Latency, LoadProfile, MfaKind, ScenarioSpec, Service,
@@ -41,14 +41,11 @@ fn audit_calls(account: &AccountSpec) -> u32 {
         + u32::from(!root.mfa_devices.is_empty())
 }
 
-/// AssumeRoot and the four listings (made at once, sharing the one session); with anything to
-/// delete, one call per deletion (two for a virtual MFA device: deactivate, then delete) and
-/// the four listings again to verify.
+/// AssumeRoot and the four listings (made at once, sharing the one session); one call per
+/// deletion (two for a virtual MFA device: deactivate, then delete); and each kind that had
+/// anything deleted listed again to verify.
 fn delete_calls(account: &AccountSpec) -> u32 {
     let root = &account.root;
-    if root.is_empty() {
-        return 5;
-    }
     let count = |n: usize| u32::try_from(n).expect("small");
     let deletions = u32::from(root.login_profile.is_some())
         + count(root.access_keys.len())
@@ -64,7 +61,16 @@ fn delete_calls(account: &AccountSpec) -> u32 {
                 }
             })
             .sum::<u32>();
-    5 + deletions + 4
+    5 + deletions + kinds_present(account)
+}
+
+/// The kinds of root credential the account has (a login profile counts, password or not).
+fn kinds_present(account: &AccountSpec) -> u32 {
+    let root = &account.root;
+    u32::from(root.login_profile.is_some())
+        + u32::from(!root.access_keys.is_empty())
+        + u32::from(!root.signing_certificates.is_empty())
+        + u32::from(!root.mfa_devices.is_empty())
 }
 
 /// AssumeRoot, ListBuckets, one GetBucketPolicy per bucket, one DeleteBucketPolicy per locked.
@@ -188,11 +194,13 @@ async fn every_account_shares_one_connection_pool() {
 }
 
 #[tokio::test]
-async fn an_accounts_listings_are_made_at_once_under_one_session() {
-    // Every call waits 200 ms in the emulator; the four listings of a delete, and the four that
-    // verify it, do not depend on each other, so all four of an account's listings are in
-    // flight together. One after another, no account would ever have more than one call in
-    // flight. The per-account rate is fixed high so that pacing does not space them out.
+async fn an_accounts_listings_are_made_at_once_and_its_deletions_one_at_a_time() {
+    // Every call waits 200 ms in the emulator; the four listings of a delete do not depend on
+    // each other, so all four of an account's listings are in flight together (one after
+    // another, no account would ever have more than one call in flight). Its deletions, even of
+    // different kinds, never are: AWS may answer changes to one IAM user made at once with
+    // `ConcurrentModification`. The per-account rate is fixed high so that pacing does not
+    // space them out.
     let load = LoadProfile {
         latency: Some(Latency {
             median_ms: 200.0,
@@ -201,7 +209,9 @@ async fn an_accounts_listings_are_made_at_once_under_one_session() {
         ..LoadProfile::default()
     };
     let spec = ScenarioSpec {
-        accounts: 6,
+        accounts: 8,
+        password_share: 0.9,
+        access_key_share: 0.9,
         ..org()
     };
     let fixture = Fixture::with_load(spec, load).await;
@@ -226,6 +236,7 @@ async fn an_accounts_listings_are_made_at_once_under_one_session() {
         .collect();
     assert!(!worked.is_empty());
     assert_eq!(stats.calls("sts:AssumeRoot"), worked.len() as u64);
+    let mut several_kinds = 0;
     for outcome in worked {
         assert!(outcome.status.is_success(), "{outcome:?}");
         let account = outcome.account_id.as_str();
@@ -234,9 +245,84 @@ async fn an_accounts_listings_are_made_at_once_under_one_session() {
             Some(4),
             "{account}: the four listings in flight together"
         );
+        let kinds = kinds_present(spec_of(&fixture, account));
+        several_kinds += usize::from(kinds > 1);
+        assert_eq!(
+            stats
+                .peak_mutating_in_flight_by_account
+                .get(account)
+                .copied(),
+            (kinds > 0).then_some(1),
+            "{account}: one deletion at a time"
+        );
         // They share the one session: the first to ask assumes root, the others wait for it.
         assert_eq!(outcome.calls, delete_calls(spec_of(&fixture, account)));
     }
+    assert!(
+        several_kinds >= 3,
+        "{several_kinds} accounts with several kinds"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_listing_of_one_kind_holds_back_no_other() {
+    // Every GetLoginProfile answers a second and a half late (and is not hedged: hedging is off
+    // here). An account's access keys are deleted as soon as they are listed, long before its
+    // password is even known: each kind goes from its listing to its deletions and its
+    // verification on its own. The record still lists the deletions in the order of the kinds,
+    // whichever answered first.
+    let load = LoadProfile {
+        faults: vec![FaultRule {
+            kind: FaultKind::Slow,
+            rate: 1.0,
+            services: vec![Service::Iam],
+            operations: vec!["GetLoginProfile".to_string()],
+            delay_ms: 1_500,
+        }],
+        ..LoadProfile::default()
+    };
+    let spec = ScenarioSpec {
+        accounts: 40,
+        password_share: 0.8,
+        access_key_share: 0.8,
+        ..org()
+    };
+    let fixture = Fixture::with_load(spec, load).await;
+    let (_, recording) = fixture
+        .run(Task::DeleteCredentials(DeleteOptions::default()))
+        .await;
+    let mutations = fixture.emulator.stats().mutations;
+    let mut both = 0;
+    for outcome in recording.outcomes.values() {
+        let account = outcome.account_id.as_str();
+        let root = &spec_of(&fixture, account).root;
+        if outcome.status == Status::Skipped
+            || root.login_profile.is_none()
+            || root.access_keys.is_empty()
+        {
+            continue;
+        }
+        both += 1;
+        assert_eq!(outcome.status, Status::Remediated, "{outcome:?}");
+        let applied: Vec<&str> = mutations
+            .iter()
+            .filter(|mutation| mutation.account_id == account)
+            .map(|mutation| mutation.operation.as_str())
+            .collect();
+        let first = |operation: &str| applied.iter().position(|applied| *applied == operation);
+        assert!(
+            first("iam:DeleteAccessKey") < first("iam:DeleteLoginProfile"),
+            "{account}: {applied:?}"
+        );
+        let Some(Details::DeleteCredentials(details)) = &outcome.details else {
+            panic!("{account}: no details")
+        };
+        assert_eq!(details.actions[0].action, "delete_login_profile");
+    }
+    assert!(
+        both >= 10,
+        "{both} accounts with a password and access keys"
+    );
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+use rootsweep_core::outcome::ActionResult;
 use rootsweep_core::{
-    CancelHandle, DeleteOptions, DiscoveryError, EventKind, Limits, RunSettings, Status,
+    CancelHandle, DeleteOptions, Details, DiscoveryError, EventKind, Limits, RunSettings, Status,
     TargetSelector, Task, discover,
 };
 use rootsweep_emulator::{FaultKind, FaultRule, Latency, LoadProfile, ScenarioSpec, Service};
@@ -153,10 +154,11 @@ async fn deletes_survive_storms_and_lost_responses() {
 #[tokio::test]
 async fn sessions_expiring_mid_task_are_replaced() {
     // Sessions really last one second while AWS reports 900; every call takes 300 ms, so a
-    // delete (AssumeRoot, its listings at once, a deletion or two, the verifying listings at
-    // once) outlives its session and must assume root again. The verifying listings, made at
-    // once, are all told their session expired: one of them assumes root again, the others
-    // wait for that session rather than assuming their own.
+    // delete (AssumeRoot, its listings at once, a deletion or two, each kind's verifying
+    // listing) outlives its session and must assume root again. Calls told their session
+    // expired at about the same time (a verifying listing, the next kind's deletion): one of
+    // them assumes root again, the others wait for that session rather than assuming their
+    // own.
     let load = LoadProfile {
         latency: Some(Latency {
             median_ms: 300.0,
@@ -217,6 +219,79 @@ async fn sessions_expiring_mid_task_are_replaced() {
             .errors
             .contains_key("ExpiredToken")
     );
+}
+
+#[tokio::test]
+async fn a_kind_whose_listing_fails_leaves_the_other_kinds_to_go_ahead() {
+    // Every ListMFADevices answers 500, however often it is retried. The other kinds are
+    // listed, deleted and verified all the same, and the MFA devices are left as they were: the
+    // account is `failed` with the listing's error, and its record says what was removed. An
+    // account with nothing else to delete is left as it was, and its record says only why.
+    let load = LoadProfile {
+        faults: vec![FaultRule {
+            services: vec![Service::Iam],
+            operations: vec!["ListMFADevices".to_string()],
+            ..rule(FaultKind::InternalError, 1.0)
+        }],
+        ..LoadProfile::default()
+    };
+    let fixture = Fixture::with_load(org(), load).await;
+    let (_, recording) = fixture
+        .run(Task::DeleteCredentials(DeleteOptions::default()))
+        .await;
+    let denied = fixture.scp_denied_accounts();
+    let mutated = fixture.emulator.stats().mutating_requests_by_account;
+    let (mut went_ahead, mut left_alone) = (0, 0);
+    for outcome in recording.outcomes.values() {
+        let account = outcome.account_id.as_str();
+        if outcome.status == Status::Skipped || denied.iter().any(|id| id == account) {
+            continue;
+        }
+        let before = &fixture
+            .scenario
+            .accounts
+            .iter()
+            .find(|spec| spec.id == account)
+            .expect("a generated account")
+            .root;
+        let after = fixture.emulator.account(account).expect("account").root;
+        assert_eq!(outcome.status, Status::Failed, "{outcome:?}");
+        let error = outcome.error.as_ref().expect("the listing's error");
+        assert_eq!(error.operation.as_deref(), Some("iam:ListMFADevices"));
+        assert_eq!(after.mfa_devices, before.mfa_devices, "{account}");
+        let other_kinds = before.login_profile.is_some()
+            || !before.access_keys.is_empty()
+            || !before.signing_certificates.is_empty();
+        if !other_kinds {
+            left_alone += 1;
+            assert!(outcome.details.is_none(), "{outcome:?}");
+            assert_eq!(mutated.get(account), None, "{account}");
+            continue;
+        }
+        went_ahead += 1;
+        assert!(
+            after.login_profile.is_none()
+                && after.access_keys.is_empty()
+                && after.signing_certificates.is_empty(),
+            "{account}: {after:?}"
+        );
+        assert!(outcome.summary.contains("the other kinds went ahead"));
+        let Some(Details::DeleteCredentials(details)) = &outcome.details else {
+            panic!("{account}: no details: {outcome:?}")
+        };
+        assert!(details.after.is_none(), "MFA devices unknown afterwards");
+        assert!(details.before.mfa_devices.is_empty());
+        assert!(!details.actions.is_empty());
+        assert!(
+            details
+                .actions
+                .iter()
+                .all(|action| action.result == ActionResult::Done),
+            "{details:?}"
+        );
+    }
+    assert!(went_ahead > 10, "{went_ahead}");
+    assert!(left_alone > 10, "{left_alone}");
 }
 
 #[tokio::test]
