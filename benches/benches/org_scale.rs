@@ -900,8 +900,13 @@ struct Sweep {
 /// the one to read with `off`.
 const HEDGE_READS_VARIABLE: &str = "ROOTSWEEP_HEDGE_READS";
 
-/// Runs `task` with default flags (but [`HEDGE_READS_VARIABLE`]) against a fresh emulator with
-/// `profile`.
+/// If set, a directory where each run's rootsweep logs at `-vv` in JSON go (one file per task,
+/// profile, org size and seed): rate changes, sessions and retries with their times, for
+/// timelines. Logging costs rootsweep some CPU, so the figures are not the default flags'.
+const LOG_DIRECTORY_VARIABLE: &str = "ROOTSWEEP_BENCH_LOG_DIR";
+
+/// Runs `task` with default flags (but [`HEDGE_READS_VARIABLE`] and [`LOG_DIRECTORY_VARIABLE`])
+/// against a fresh emulator with `profile`.
 fn sweep(
     profile: &Profile,
     accounts: usize,
@@ -935,6 +940,17 @@ fn sweep(
     // name); the targets are measured with default flags.
     if let Some(setting) = std::env::var_os(HEDGE_READS_VARIABLE) {
         command.env(HEDGE_READS_VARIABLE, setting);
+    }
+    if let Some(logs) = std::env::var_os(LOG_DIRECTORY_VARIABLE) {
+        let logs = PathBuf::from(logs);
+        std::fs::create_dir_all(&logs).expect("creates the log directory");
+        let log = logs.join(format!(
+            "{task}-{}-{accounts}-seed{seed}.jsonl",
+            profile.name
+        ));
+        command
+            .args(["-vv", "--log-format", "json"])
+            .stderr(std::fs::File::create(&log).expect("creates the log"));
     }
     let emulator_cpu_before = cpu_seconds(emulator.child.id());
     let started = Instant::now();
@@ -1188,6 +1204,9 @@ fn main() {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
     println!("machine: {cores} cores, {cpu}");
+    if let Ok(directory) = std::env::var(LOG_DIRECTORY_VARIABLE) {
+        println!("not default flags: -vv --log-format json, logs in {directory}");
+    }
     if let Ok(setting) = std::env::var(HEDGE_READS_VARIABLE) {
         println!("not default flags: {HEDGE_READS_VARIABLE}={setting}");
     }

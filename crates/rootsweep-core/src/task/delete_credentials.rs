@@ -221,6 +221,7 @@ impl KindOutcome {
     }
 }
 
+/// Deletes the root credentials of the kinds asked for in the account behind `context`.
 pub(crate) async fn run(context: &mut AccountContext, options: &DeleteOptions) -> TaskReport {
     let context = &*context;
     let deletion_turn = Mutex::new(());
