@@ -264,7 +264,8 @@ pub(crate) struct LimitArgs {
     /// Send a read inside a member account once more when it has not answered in time; the
     /// first answer wins. `auto` waits the 95th percentile of the run's own read latencies
     /// (at least 50 ms, and only after 100 reads); a delay such as `150ms` fixes the wait;
-    /// `off` never hedges. Writes are never sent twice [default: auto].
+    /// `off` never hedges. Nothing is hedged while over 5% of the run's answers are throttled
+    /// (a hedge spends quota), and writes are never sent twice [default: auto].
     #[arg(
         long,
         env = "ROOTSWEEP_HEDGE_READS",
