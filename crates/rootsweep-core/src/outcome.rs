@@ -513,8 +513,8 @@ pub struct DeleteDetails {
     pub actions: Vec<Action>,
     /// The credentials left afterwards (the kinds asked for): each kind something was deleted
     /// from as a fresh listing found it, the others as first listed, since nothing of them was
-    /// changed. Empty when remediated without a plan; `None` when a listing failed (and in a
-    /// dry run).
+    /// changed. Empty when remediated without a plan; `None` when a listing failed, first or
+    /// verifying (and in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<Inventory>,
     /// Credentials found that the plan did not list, left alone (`apply` only).

@@ -109,9 +109,9 @@ pub struct Stats {
     /// session, the management account for AssumeRoot and Organizations). Shows whether a
     /// client makes an account's calls at once or one after another.
     pub peak_in_flight_by_account: BTreeMap<String, u64>,
-    /// The same for requests to mutating operations only. AWS answers changes to one IAM user
-    /// made at once with `ConcurrentModification` (which the emulator does not produce), so a
-    /// client should never have more than one in flight per account.
+    /// The same for requests to mutating operations only. AWS may answer changes to one IAM
+    /// user made at once with `ConcurrentModification` (which the emulator does not produce),
+    /// so a client should never have more than one in flight per account.
     pub peak_mutating_in_flight_by_account: BTreeMap<String, u64>,
     /// Requests waiting out their latency right now, by account: all, and mutating ones.
     #[serde(skip)]
