@@ -135,11 +135,16 @@ async fn answers_slower_than_the_timeout() {
 
 #[tokio::test]
 async fn sessions_expiring_mid_task() {
+    // Sessions really last one second, and the emulator checks a session when a call arrives.
+    // Every call takes 400 ms, so in an account with two deletions or more (which the org has
+    // plenty of) a call arrives at least 1.2 s after the session was issued: the listing, then
+    // one deletion after the other, then the last kind's verifying listing. Shorter latencies
+    // made expiry depend on how long calls waited for their budget.
     let load = LoadProfile {
         seed: 5,
         latency: Some(Latency {
-            median_ms: 120.0,
-            p99_ms: 120.0,
+            median_ms: 400.0,
+            p99_ms: 400.0,
         }),
         session_lifetime_cap_seconds: Some(1),
         ..LoadProfile::default()
