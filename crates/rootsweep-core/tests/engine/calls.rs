@@ -220,13 +220,7 @@ async fn an_accounts_listings_are_made_at_once_and_its_deletions_one_at_a_time()
         ..crate::fixture::fast_limits()
     };
     let (_, recording) = fixture
-        .run_with(
-            Task::DeleteCredentials(DeleteOptions::default()),
-            &TargetSelector::default(),
-            RunSettings::default(),
-            limits,
-            &CancelHandle::new(),
-        )
+        .run_with_limits(Task::DeleteCredentials(DeleteOptions::default()), limits)
         .await;
     let stats = fixture.emulator.stats();
     let worked: Vec<_> = recording
@@ -339,15 +333,7 @@ async fn sessions_say_how_long_they_waited_for_assume_root() {
         assume_root: RateSettings::fixed(5.0),
         ..crate::fixture::fast_limits()
     };
-    let (_, recording) = fixture
-        .run_with(
-            Task::Audit,
-            &TargetSelector::default(),
-            RunSettings::default(),
-            limits,
-            &CancelHandle::new(),
-        )
-        .await;
+    let (_, recording) = fixture.run_with_limits(Task::Audit, limits).await;
     let mut waits: Vec<_> = recording
         .events
         .iter()
@@ -402,13 +388,7 @@ async fn hedged_reads_resend_slow_reads_and_never_writes() {
         ..crate::fixture::fast_limits()
     };
     let (summary, recording) = fixture
-        .run_with(
-            Task::DeleteCredentials(DeleteOptions::default()),
-            &TargetSelector::default(),
-            RunSettings::default(),
-            limits,
-            &CancelHandle::new(),
-        )
+        .run_with_limits(Task::DeleteCredentials(DeleteOptions::default()), limits)
         .await;
     assert!(summary.hedged > 0, "{summary:?}");
     let (mut extra, mut fewest, mut passwords, mut keys) = (0, 0, 0, 0);

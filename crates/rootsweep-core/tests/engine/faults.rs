@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use rootsweep_core::outcome::ActionResult;
 use rootsweep_core::{
-    CancelHandle, DeleteOptions, Details, DiscoveryError, EventKind, Limits, RunSettings, Status,
-    TargetSelector, Task, discover,
+    DeleteOptions, Details, DiscoveryError, EventKind, Limits, Status, TargetSelector, Task,
+    discover,
 };
 use rootsweep_emulator::{FaultKind, FaultRule, Latency, LoadProfile, ScenarioSpec, Service};
 
@@ -84,15 +84,7 @@ async fn throttling_longer_than_the_transient_attempts_does_not_fail_accounts() 
     let fixture = Fixture::with_load(org(), storm).await;
     let mut settings = fast_limits();
     settings.retry.max_attempts = 3;
-    let (summary, recording) = fixture
-        .run_with(
-            Task::Audit,
-            &TargetSelector::default(),
-            RunSettings::default(),
-            settings,
-            &CancelHandle::new(),
-        )
-        .await;
+    let (summary, recording) = fixture.run_with_limits(Task::Audit, settings).await;
     for (account, outcome) in &recording.outcomes {
         assert_eq!(
             outcome.status, expected.outcomes[account].status,

@@ -114,11 +114,20 @@ impl Fixture {
 
     /// Discovers every account and runs `task` with fast retries.
     pub(crate) async fn run(&self, task: Task) -> (RunSummary, Recording) {
+        self.run_with_limits(task, fast_limits()).await
+    }
+
+    /// [`run`](Self::run) with other limits: every target, default run settings.
+    pub(crate) async fn run_with_limits(
+        &self,
+        task: Task,
+        limits: LimitSettings,
+    ) -> (RunSummary, Recording) {
         self.run_with(
             task,
             &TargetSelector::default(),
             RunSettings::default(),
-            fast_limits(),
+            limits,
             &CancelHandle::new(),
         )
         .await
