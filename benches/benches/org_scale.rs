@@ -12,7 +12,8 @@
 //! `cargo build --release -p rootsweep -p rootsweep-emulator && cargo bench -p rootsweep-benches --bench org_scale`.
 //! Arguments after `--`: `quick` (1,000-account runs only), profile names to run only those, and
 //! `seed=N` for another generated org and other latency draws (7 by default), or `seed=A-B` or
-//! `seed=A,B,C` for several, each with its own table, then the medians over them.
+//! `seed=A,B,C` for several, each with its own table, then the medians over them, and `task=audit`
+//! or `task=delete-credentials` for that task alone.
 //! `ROOTSWEEP_HEDGE_READS=off` (or a delay) in the environment is passed on to rootsweep, for
 //! comparisons; every other flag stays at its default.
 //! The method and the latest figures are in docs/benchmarks.md.
@@ -1114,6 +1115,9 @@ fn run(
     }
 }
 
+/// The tasks the benchmark runs, in this order; `task=NAME` runs one alone.
+const TASKS: [&str; 2] = ["audit", "delete-credentials"];
+
 /// The seeds `seed=` names: one (`7`), a range (`1-8`) or a list (`1,3,5`).
 fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
     let number = |part: &str| {
@@ -1177,9 +1181,27 @@ fn main() {
             std::process::exit(2);
         }),
     };
+    let tasks: Vec<&str> = match arguments
+        .iter()
+        .find_map(|argument| argument.strip_prefix("task="))
+    {
+        None => TASKS.to_vec(),
+        Some(name) => match TASKS.iter().find(|task| **task == name) {
+            Some(task) => vec![*task],
+            None => {
+                eprintln!(
+                    "task={name}: no such task; expected task={}",
+                    TASKS.join(" or task=")
+                );
+                std::process::exit(2);
+            }
+        },
+    };
     let chosen: Vec<&String> = arguments
         .iter()
-        .filter(|argument| *argument != "quick" && !argument.starts_with("seed="))
+        .filter(|argument| {
+            *argument != "quick" && !argument.starts_with("seed=") && !argument.starts_with("task=")
+        })
         .collect();
     if let Some(unknown) = chosen
         .iter()
@@ -1187,7 +1209,7 @@ fn main() {
     {
         let names: Vec<&str> = PROFILES.iter().map(|profile| profile.name).collect();
         eprintln!(
-            "{unknown}: no such profile; expected quick, seed=N (or A-B, or A,B,C) or any of {}",
+            "{unknown}: no such profile; expected quick, seed=N (or A-B, or A,B,C), task=NAME or any of {}",
             names.join(", ")
         );
         std::process::exit(2);
@@ -1230,7 +1252,7 @@ fn main() {
                 if quick && accounts > 1_000 {
                     continue;
                 }
-                for task in ["audit", "delete-credentials"] {
+                for &task in &tasks {
                     let pace = *paces
                         .entry((seed, accounts, task))
                         .or_insert_with(|| machine_pace(accounts, task, &directory, seed));

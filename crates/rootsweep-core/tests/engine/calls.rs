@@ -5,7 +5,7 @@
 
 use rootsweep_core::{
     CancelHandle, DeleteOptions, Details, EventKind, HedgedReads, LimitSettings, RateSettings,
-    RunSettings, Status, TargetSelector, Task, UnlockS3Options,
+    RunSettings, Status, TargetSelector, Task, UnlockS3Options, UnlockSqsOptions,
 };
 use rootsweep_emulator::{
     AccountSpec, FaultKind, FaultRule, Latency, LoadProfile, MfaKind, ScenarioSpec, Service,
@@ -22,6 +22,8 @@ fn org() -> ScenarioSpec {
         signing_certificate_share: 0.1,
         bucket_share: 0.4,
         locked_bucket_share: 0.4,
+        queue_share: 0.4,
+        locked_queue_share: 0.4,
         ..ScenarioSpec::default()
     }
 }
@@ -88,6 +90,33 @@ fn unlock_calls(account: &AccountSpec) -> u32 {
     2 + count(account.buckets.len()) + count(locked)
 }
 
+/// AssumeRoot and GetLoginProfile; where there is no login profile, CreateLoginProfile and
+/// GetLoginProfile again to verify.
+fn recovery_calls(account: &AccountSpec) -> u32 {
+    if account.root.login_profile.is_some() {
+        2
+    } else {
+        4
+    }
+}
+
+/// AssumeRoot, one ListQueues per region searched (one page holds 1,000 queues), one
+/// GetQueueAttributes per queue, and one SetQueueAttributes per locked queue.
+fn unlock_sqs_calls(account: &AccountSpec, regions: usize) -> u32 {
+    let count = |n: usize| u32::try_from(n).expect("small");
+    let locked = account
+        .queues
+        .iter()
+        .filter(|queue| {
+            queue
+                .policy
+                .as_deref()
+                .is_some_and(|policy| policy.contains("DenyEveryone"))
+        })
+        .count();
+    1 + count(regions) + count(account.queues.len()) + count(locked)
+}
+
 /// The generated account `id`.
 fn spec_of<'a>(fixture: &'a Fixture, id: &str) -> &'a AccountSpec {
     fixture
@@ -101,7 +130,7 @@ fn spec_of<'a>(fixture: &'a Fixture, id: &str) -> &'a AccountSpec {
 fn check(
     fixture: &Fixture,
     recording: &crate::fixture::Recording,
-    expected: fn(&AccountSpec) -> u32,
+    expected: impl Fn(&AccountSpec) -> u32,
 ) -> u64 {
     let mut total = 0;
     for outcome in recording.outcomes.values() {
@@ -162,6 +191,56 @@ async fn unlock_makes_the_fewest_calls() {
         .run(Task::UnlockS3BucketPolicy(UnlockS3Options::default()))
         .await;
     let total = check(&fixture, &recording, unlock_calls);
+    assert_eq!(total, in_account_calls(&fixture));
+}
+
+#[tokio::test]
+async fn allow_password_recovery_makes_the_fewest_calls() {
+    let fixture = Fixture::new(org()).await;
+    let (_, recording) = fixture
+        .run(Task::AllowPasswordRecovery { dry_run: false })
+        .await;
+    let created = recording
+        .outcomes
+        .values()
+        .filter(|outcome| outcome.status == Status::RecoveryAllowed)
+        .count();
+    assert!(
+        created > 10,
+        "the org has accounts without a login profile: {created}"
+    );
+    let total = check(&fixture, &recording, recovery_calls);
+    assert_eq!(total, in_account_calls(&fixture));
+}
+
+#[tokio::test]
+async fn unlock_sqs_makes_the_fewest_calls() {
+    let fixture = Fixture::new(org()).await;
+    let regions = org().regions;
+    assert!(regions.len() > 1, "queues live in several regions");
+    let (_, recording) = fixture
+        .run(Task::UnlockSqsQueuePolicy(UnlockSqsOptions {
+            regions: regions.clone(),
+            ..UnlockSqsOptions::default()
+        }))
+        .await;
+    let unlocked = fixture
+        .scenario
+        .accounts
+        .iter()
+        .filter(|account| {
+            account.queues.iter().any(|queue| {
+                queue
+                    .policy
+                    .as_deref()
+                    .is_some_and(|policy| policy.contains("DenyEveryone"))
+            })
+        })
+        .count();
+    assert!(unlocked > 3, "the org has locked queues: {unlocked}");
+    let total = check(&fixture, &recording, |account| {
+        unlock_sqs_calls(account, regions.len())
+    });
     assert_eq!(total, in_account_calls(&fixture));
 }
 
