@@ -292,6 +292,12 @@ struct Measurement {
     wall: f64,
     /// The lower bound, the longest chains first.
     bound: f64,
+    /// The wall time before the first account started: start-up and discovery (the wall time
+    /// less the run's own duration).
+    discovery_wall: f64,
+    /// The bound's discovery term (its expectation over the latency's draws); the bound less
+    /// it is what the accounts may take at least.
+    discovery_bound: f64,
     /// The same bound for a client that never hedges a read (what the bound was before
     /// rootsweep hedged reads: the two tell how much of the latency's tail hedging can cut).
     bound_without_hedges: f64,
@@ -434,13 +440,16 @@ impl Tree {
     }
 
     /// One draw of how long the walk takes with every independent listing made at once:
-    /// DescribeOrganization and ListRoots, then for each parent, once its ID is known, its
+    /// DescribeOrganization and ListRoots side by side, then for each parent, once its ID is
+    /// known (the root's from ListRoots), its
     /// child OUs and its accounts listed side by side, each page (20 to a page) after the one
     /// before. A child's listings start when its parent's OU listing ends.
     fn critical_path(&self, latency: &mut Latency) -> f64 {
         let pages = |count: usize| count.div_ceil(20).max(1);
         let mut end: f64 = 0.0;
-        let mut ready = vec![(self.root.clone(), latency.draw() + latency.draw())];
+        // Both answers are needed before the walk goes on (the organization's, to know it
+        // exists and whose it is).
+        let mut ready = vec![(self.root.clone(), latency.draw().max(latency.draw()))];
         while let Some((parent, known)) = ready.pop() {
             let units = self.children.get(&parent).map_or(&[][..], Vec::as_slice);
             let units_listed = known + (0..pages(units.len())).map(|_| latency.draw()).sum::<f64>();
@@ -732,6 +741,15 @@ fn discovery(
         .max(quota_wait(organizations_calls, profile.organizations))
 }
 
+/// The mean of [`discovery`] over the bound's draws of the latency.
+fn expected_discovery(profile: &Profile, tree: &Tree, tokens: Tokens) -> f64 {
+    let mut latency = Latency::new(profile);
+    (0..SAMPLES)
+        .map(|_| discovery(profile, tree, tokens.organizations, &mut latency))
+        .sum::<f64>()
+        / SAMPLES as f64
+}
+
 /// When the last account ends if discovery ends at `discovery`: the i-th AssumeRoot no earlier
 /// than the AssumeRoot quota allows (`assume_roots` calls took a token, less the bucket's
 /// one-second burst) nor than `pace` accounts a second allow (infinite for no such limit),
@@ -835,11 +853,8 @@ fn bound_with_latency_met(
     chains: &mut [Chain],
     seed: u64,
 ) -> (f64, usize) {
-    let mut latency = Latency::new(profile);
-    let discovered = (0..SAMPLES)
-        .map(|_| discovery(profile, tree, tokens.organizations, &mut latency))
-        .sum::<f64>()
-        / SAMPLES as f64;
+    let latency = Latency::new(profile);
+    let discovered = expected_discovery(profile, tree, tokens);
     let hedge_delay = latency.hedge_delay();
     let met = rootsweep_emulator::Latency {
         median_ms: profile.median_ms,
@@ -890,6 +905,9 @@ struct Sweep {
     chains: Vec<Chain>,
     /// Reads rootsweep sent a second time (its summary's count).
     hedged: u64,
+    /// The run's own duration (its summary's), from its first account started to its last
+    /// ended: the wall time less start-up and discovery. NaN if there was no summary.
+    accounts_seconds: f64,
     /// The emulator's counts by operation: calls, throttled, failed by an injected fault.
     counts: BTreeMap<String, (u64, u64, u64)>,
     /// The org's tree.
@@ -961,6 +979,7 @@ fn sweep(
         let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
         let mut chains = Vec::new();
         let mut hedged = 0;
+        let mut accounts_seconds = f64::NAN;
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             let Ok(record) = serde_json::from_str::<Value>(&line) else {
                 continue;
@@ -974,14 +993,17 @@ fn sweep(
             } else if record["type"] == "summary" {
                 // Left out of the summary when there were none.
                 hedged = record["hedged"].as_u64().unwrap_or(0);
+                if let Some(milliseconds) = record["duration_ms"].as_f64() {
+                    accounts_seconds = milliseconds / 1000.0;
+                }
             }
         }
-        (statuses, chains, hedged)
+        (statuses, chains, hedged, accounts_seconds)
     });
     let (usage, status) = watch(&mut child);
     let wall = started.elapsed().as_secs_f64();
     let emulator_cpu_seconds = cpu_seconds(emulator.child.id()) - emulator_cpu_before;
-    let (statuses, chains, hedged) = reader.join().expect("the reader ends");
+    let (statuses, chains, hedged, accounts_seconds) = reader.join().expect("the reader ends");
     let stats = admin(&emulator.endpoint, "/_emulator/stats");
     let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
     Sweep {
@@ -992,6 +1014,7 @@ fn sweep(
         statuses,
         chains,
         hedged,
+        accounts_seconds,
         counts: operation_counts(&stats),
         tree: Tree::from_scenario(&scenario),
     }
@@ -1063,6 +1086,7 @@ fn run(
         statuses,
         mut chains,
         hedged,
+        accounts_seconds,
         counts,
         tree,
     } = sweep(profile, accounts, task, directory, seed);
@@ -1088,6 +1112,7 @@ fn run(
     let bound_at_machine_pace = bound_in(Order::LongestFirst, pace, &mut chains, true);
     let (bound_latency_met, faster_than_met) =
         bound_with_latency_met(profile, &tree, tokens, &mut chains, seed);
+    let discovery_bound = expected_discovery(profile, &tree, tokens);
     let all_calls: u64 = counts.values().map(|(calls, _, _)| calls).sum();
     let throttled: u64 = counts.values().map(|(_, throttled, _)| throttled).sum();
     let not_well = statuses.get("failed").copied().unwrap_or(0)
@@ -1099,6 +1124,8 @@ fn run(
         accounts,
         wall,
         bound,
+        discovery_wall: wall - accounts_seconds,
+        discovery_bound,
         bound_without_hedges,
         bound_as_started,
         bound_latency_met,
@@ -1239,10 +1266,10 @@ fn main() {
         println!("seed {seed}");
         println!();
         println!(
-            "| profile | task | accounts | wall s | lower bound s | ratio | ratio as started | ratio to latency met | ratio at machine pace | ratio to bound without hedges | calls/account | throttled | hedged reads | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
+            "| profile | task | accounts | wall s | lower bound s | ratio | before the accounts s: run / bound | accounts s: run / bound | ratio as started | ratio to latency met | ratio at machine pace | ratio to bound without hedges | calls/account | throttled | hedged reads | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
         );
         println!(
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for profile in &PROFILES {
             if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
@@ -1259,12 +1286,16 @@ fn main() {
                     let measured = run(profile, accounts, task, &directory, seed, pace);
                     let [ratio, as_started, latency_met, machine, unhedged] = ratios(&measured);
                     println!(
-                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {unhedged:.2} | {:.2} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
+                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {unhedged:.2} | {:.2} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
                         measured.profile,
                         measured.task,
                         measured.accounts,
                         measured.wall,
                         measured.bound,
+                        measured.discovery_wall,
+                        measured.discovery_bound,
+                        measured.wall - measured.discovery_wall,
+                        measured.bound - measured.discovery_bound,
                         measured.calls_per_account,
                         measured.throttled,
                         measured.hedged,

@@ -355,16 +355,48 @@ pub async fn discover(
     let mut count = CallCount::default();
     let organizations = aws.organizations();
 
-    let described = call_shared(
-        limits,
-        &limits.organizations,
-        &walker.events,
-        None,
-        "organizations:DescribeOrganization",
-        &mut count,
-        || organizations.describe_organization().send(),
-    )
-    .await;
+    // DescribeOrganization and ListRoots do not depend on each other: made at once, the walk
+    // starts one answer sooner than if one waited for the other. The organization's answer
+    // comes first, though: if it fails, that is the error, at once, whatever ListRoots is
+    // still retrying.
+    let (mut describe_count, mut roots_count) = (CallCount::default(), CallCount::default());
+    let (described, roots) = {
+        let describe = call_shared(
+            limits,
+            &limits.organizations,
+            &walker.events,
+            None,
+            "organizations:DescribeOrganization",
+            &mut describe_count,
+            || organizations.describe_organization().send(),
+        );
+        let list_roots = call_shared(
+            limits,
+            &limits.organizations,
+            &walker.events,
+            None,
+            "organizations:ListRoots",
+            &mut roots_count,
+            || organizations.list_roots().send(),
+        );
+        futures::pin_mut!(describe, list_roots);
+        let mut roots = None;
+        let described = loop {
+            tokio::select! {
+                described = &mut describe => break described,
+                listed = &mut list_roots, if roots.is_none() => roots = Some(listed),
+            }
+        };
+        if described.is_ok() && roots.is_none() {
+            roots = Some(list_roots.await);
+        }
+        (described, roots)
+    };
+    for counted in [describe_count, roots_count] {
+        count.calls += counted.calls;
+        count.retries += counted.retries;
+        count.permit_wait += counted.permit_wait;
+    }
     drain(&mut receiver, started, &mut on_event);
     let described = described?;
     let organization = described
@@ -383,18 +415,8 @@ pub async fn discover(
             .unwrap_or_default(),
     };
 
-    let roots = call_shared(
-        limits,
-        &limits.organizations,
-        &walker.events,
-        None,
-        "organizations:ListRoots",
-        &mut count,
-        || organizations.list_roots().send(),
-    )
-    .await;
-    drain(&mut receiver, started, &mut on_event);
-    let roots = roots?;
+    // Present: DescribeOrganization succeeded, so ListRoots was awaited to its end.
+    let roots = roots.ok_or(DiscoveryError::NoOrganization)??;
     let root_id = roots
         .roots()
         .first()
