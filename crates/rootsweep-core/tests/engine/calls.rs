@@ -81,13 +81,14 @@ fn unlock_calls(account: &AccountSpec) -> u32 {
     let locked = account
         .buckets
         .iter()
-        .filter(|b| {
-            b.policy
-                .as_deref()
-                .is_some_and(|p| p.contains("DenyEveryone"))
-        })
+        .filter(|bucket| locks_everyone_out(bucket.policy.as_deref()))
         .count();
     2 + count(account.buckets.len()) + count(locked)
+}
+
+/// Whether a generated policy is the emulator's deny-everyone policy (the one to remove).
+fn locks_everyone_out(policy: Option<&str>) -> bool {
+    policy.is_some_and(|policy| policy.contains("DenyEveryone"))
 }
 
 /// AssumeRoot and GetLoginProfile; where there is no login profile, CreateLoginProfile and
@@ -107,12 +108,7 @@ fn unlock_sqs_calls(account: &AccountSpec, regions: usize) -> u32 {
     let locked = account
         .queues
         .iter()
-        .filter(|queue| {
-            queue
-                .policy
-                .as_deref()
-                .is_some_and(|policy| policy.contains("DenyEveryone"))
-        })
+        .filter(|queue| locks_everyone_out(queue.policy.as_deref()))
         .count();
     1 + count(regions) + count(account.queues.len()) + count(locked)
 }
@@ -224,20 +220,21 @@ async fn unlock_sqs_makes_the_fewest_calls() {
             ..UnlockSqsOptions::default()
         }))
         .await;
-    let unlocked = fixture
+    let with_locked_queue = fixture
         .scenario
         .accounts
         .iter()
         .filter(|account| {
-            account.queues.iter().any(|queue| {
-                queue
-                    .policy
-                    .as_deref()
-                    .is_some_and(|policy| policy.contains("DenyEveryone"))
-            })
+            account
+                .queues
+                .iter()
+                .any(|queue| locks_everyone_out(queue.policy.as_deref()))
         })
         .count();
-    assert!(unlocked > 3, "the org has locked queues: {unlocked}");
+    assert!(
+        with_locked_queue > 3,
+        "the org has locked queues: {with_locked_queue} accounts"
+    );
     let total = check(&fixture, &recording, |account| {
         unlock_sqs_calls(account, regions.len())
     });
