@@ -37,7 +37,8 @@ emulator *args:
 
 # Org-scale benchmarks: release rootsweep against the release emulator (`just bench quick` for 1,000 accounts only,
 # `just bench ar500 seed=3` for one profile and another generated org and latency draws,
-# `just bench quick ar500 seed=1-8` for several seeds and the medians over them, `task=audit` for one task).
+# `just bench quick ar500 seed=1-8` for several seeds and the medians over them, `task=audit` for one task,
+# `just bench ar500 accounts=2000,5000` for other org sizes).
 bench *args:
     cargo build --release -p rootsweep -p rootsweep-emulator
     cargo bench -p rootsweep-benches --bench org_scale -- "$@"

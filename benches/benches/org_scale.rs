@@ -12,8 +12,9 @@
 //! `cargo build --release -p rootsweep -p rootsweep-emulator && cargo bench -p rootsweep-benches --bench org_scale`.
 //! Arguments after `--`: `quick` (1,000-account runs only), profile names to run only those, and
 //! `seed=N` for another generated org and other latency draws (7 by default), or `seed=A-B` or
-//! `seed=A,B,C` for several, each with its own table, then the medians over them, and `task=audit`
-//! or `task=delete-credentials` for that task alone.
+//! `seed=A,B,C` for several, each with its own table, then the medians over them, `task=audit`
+//! or `task=delete-credentials` for that task alone, and `accounts=N` (or `accounts=A,B,C`) for
+//! other org sizes than each profile's own (how a gap changes with the size of the org).
 //! `ROOTSWEEP_HEDGE_READS=off` (or a delay) in the environment is passed on to rootsweep, for
 //! comparisons; every other flag stays at its default.
 //! The method and the latest figures are in docs/benchmarks.md.
@@ -1166,6 +1167,23 @@ fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
     Ok(seeds)
 }
 
+/// The most accounts `accounts=` takes: the largest org AWS Organizations allows (its quota can
+/// be raised to 10,000) and the benchmark's largest size.
+const MOST_ACCOUNTS: usize = 10_000;
+
+/// The org sizes `accounts=` names: one (`2000`) or a list (`1000,2000,5000`), each from 1 to
+/// [`MOST_ACCOUNTS`].
+fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|part| match part.trim().parse::<usize>() {
+            Ok(size) if (1..=MOST_ACCOUNTS).contains(&size) => Ok(size),
+            _ => Err(format!(
+                "accounts={text}: {part:?} is not a number of accounts from 1 to {MOST_ACCOUNTS}; expected accounts=N or accounts=A,B,C"
+            )),
+        })
+        .collect()
+}
+
 /// The five ratios of a run: to the bound, as started, to the latency met, at machine pace, to
 /// the bound without hedges.
 fn ratios(measured: &Measurement) -> [f64; 5] {
@@ -1224,10 +1242,28 @@ fn main() {
             }
         },
     };
+    let sizes: Option<Vec<usize>> = arguments
+        .iter()
+        .find_map(|argument| argument.strip_prefix("accounts="))
+        .map(|text| {
+            parse_sizes(text).unwrap_or_else(|message| {
+                eprintln!("{message}");
+                std::process::exit(2);
+            })
+        });
+    if quick && sizes.is_some() {
+        eprintln!(
+            "quick and accounts= both choose the org sizes: give one of them (quick is accounts=1000)"
+        );
+        std::process::exit(2);
+    }
     let chosen: Vec<&String> = arguments
         .iter()
         .filter(|argument| {
-            *argument != "quick" && !argument.starts_with("seed=") && !argument.starts_with("task=")
+            *argument != "quick"
+                && !argument.starts_with("seed=")
+                && !argument.starts_with("task=")
+                && !argument.starts_with("accounts=")
         })
         .collect();
     if let Some(unknown) = chosen
@@ -1236,7 +1272,7 @@ fn main() {
     {
         let names: Vec<&str> = PROFILES.iter().map(|profile| profile.name).collect();
         eprintln!(
-            "{unknown}: no such profile; expected quick, seed=N (or A-B, or A,B,C), task=NAME or any of {}",
+            "{unknown}: no such profile; expected quick, seed=N (or A-B, or A,B,C), task=NAME, accounts=N (or A,B,C) or any of {}",
             names.join(", ")
         );
         std::process::exit(2);
@@ -1275,7 +1311,7 @@ fn main() {
             if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
                 continue;
             }
-            for &accounts in profile.sizes {
+            for &accounts in sizes.as_deref().unwrap_or(profile.sizes) {
                 if quick && accounts > 1_000 {
                     continue;
                 }

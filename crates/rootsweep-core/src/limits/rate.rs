@@ -3,15 +3,17 @@
 //!
 //! - [`RateController`] is the policy, pure and clock-driven. Calls are counted in windows
 //!   (half a second and 30 calls at least; a tenth of a second and 10 calls during slow start,
-//!   while nothing has been throttled). While no window throttles more than usual and the
+//!   while nothing has been throttled, and a tenth of a second and 30 calls for the slow-start
+//!   window in which throttling begins). While no window throttles more than usual and the
 //!   limiter made callers wait (the rate is the bottleneck), the rate grows: doubling per window
 //!   until the first cut ("slow start"; twice what the service confirmed in the window, if that
 //!   is less, as answers trail calls), then by 5% and after that 10% per window until the next
 //!   cut. (Steps of 20% or 25% overshoot a token bucket's quota far enough that the sawtooth
 //!   throttles about 5% of calls; 10% keeps it near 3.5%, see the simulation tests.) A window
 //!   that throttles significantly more than usual cuts the rate to what the service accepted
-//!   in it, its goodput `rate * (1 - throttled)`, allowing for the usual level: one step to
-//!   just under the quota instead of many small ones.
+//!   in it, its goodput `rate * (1 - throttled)` (or, where the callers sent less than the rate,
+//!   what they sent instead of the rate), allowing for the usual level: one step to just under
+//!   the quota instead of many small ones.
 //! - Random throttling that does not depend on our rate (a noisy service) must not drive the
 //!   rate down forever. After a cut, exceeding the quota predicts that throttling falls to the
 //!   usual level; noise predicts it stays. Two cuts in a row that do not lower it mean noise:
@@ -240,7 +242,16 @@ impl RateController {
             && self.throttles == 0
             && elapsed >= SLOW_START_WINDOW
             && self.requests >= SLOW_START_MIN_SAMPLES;
+        // Slow start overshoots by up to twice the quota, and a service's burst allowance hides
+        // the quota until it runs dry: once that happens, most calls are throttled until the
+        // first cut. That window is judged on as many answers as any other, but as soon as
+        // they are in rather than after half a second (at 200/s, a third of a second sooner).
+        let overshot = self.slow_start
+            && self.throttles > 0
+            && elapsed >= SLOW_START_WINDOW
+            && self.requests >= MIN_SAMPLES;
         let enough = quick
+            || overshot
             || (elapsed >= WINDOW && self.requests >= MIN_SAMPLES)
             || elapsed >= LONGEST_WINDOW;
         if !enough {
@@ -249,7 +260,8 @@ impl RateController {
         let (requests, throttles, limited) = (self.requests, self.throttles, self.limited);
         // What the service confirmed in this window, per second: answers lag the calls by
         // their latency, so while the rate climbs this trails it.
-        let confirmed = f64::from(requests - throttles) / elapsed.as_secs_f64().max(0.001);
+        let seconds = elapsed.as_secs_f64().max(0.001);
+        let confirmed = f64::from(requests - throttles) / seconds;
         self.reset_window(now);
         if !self.settings.adaptive {
             return None;
@@ -314,8 +326,18 @@ impl RateController {
         self.cuts = Some(review);
         self.slow_start = false;
         self.probe_step = FIRST_PROBE_STEP;
-        // What the service accepted, allowing for the throttling that happens anyway.
-        let accepted = self.rate * (1.0 - fraction) / (1.0 - usual).max(0.05);
+        // What the service accepted, allowing for the throttling that happens anyway. The
+        // callers may have sent less than the rate (it grows while any of them waits, not only
+        // while all of them do, and late in slow start it can be twice what they send): then
+        // the calls answered per second say more than the rate does, given enough of them. (A
+        // per-account budget counts the answers of every account against one account's rate,
+        // so there the rate is the smaller.)
+        let sent = if requests >= MIN_SAMPLES {
+            f64::from(requests) / seconds
+        } else {
+            self.rate
+        };
+        let accepted = self.rate.min(sent) * (1.0 - fraction) / (1.0 - usual).max(0.05);
         let rate = (accepted * CUT_HEADROOM)
             .min(self.rate * SMALLEST_CUT)
             .max(self.settings.min);
@@ -811,6 +833,50 @@ mod tests {
         assert!((controller.rate() - 320.0).abs() < 0.1);
     }
 
+    /// A controller starting at `initial` whose first answer (unthrottled) has just come, and
+    /// the time of it.
+    fn answered_once_at(initial: f64) -> (RateController, Instant) {
+        let at = Instant::now();
+        let mut controller = RateController::new(RateSettings::adaptive(initial, 5_000.0), at);
+        controller.record(at, false);
+        (controller, at)
+    }
+
+    #[test]
+    fn an_overshoot_in_slow_start_is_cut_as_soon_as_thirty_answers_are_in() {
+        let (mut controller, mut at) = answered_once_at(200.0);
+        // 29 answers in 145 ms (the first one above, which starts the window, and 28 more),
+        // most of them throttled: not enough to judge yet...
+        let change = window(&mut controller, &mut at, Duration::from_millis(145), 28, 20);
+        assert_eq!(change, None);
+        // ...the 30th is, a third of a second before a regular window would end.
+        at += Duration::from_millis(5);
+        let change = controller.record(at, true);
+        assert!(
+            matches!(change, Some(RateChange::Decreased(rate)) if rate < 100.0),
+            "{change:?}"
+        );
+    }
+
+    #[test]
+    fn a_cut_follows_what_the_callers_sent_when_they_sent_less_than_the_rate() {
+        let (mut controller, mut at) = answered_once_at(200.0);
+        // The rate is 200/s, but the callers sent 60/s, and half of that was throttled: the
+        // service accepted about 30/s, not the 100/s that half the rate would say.
+        let change = window(&mut controller, &mut at, Duration::from_millis(500), 30, 15);
+        assert!(
+            matches!(change, Some(RateChange::Decreased(rate)) if (25.0..=32.0).contains(&rate)),
+            "{change:?}"
+        );
+        // With few answers (a long quiet window) the rate is the better guide.
+        let (mut controller, mut at) = answered_once_at(200.0);
+        let change = window(&mut controller, &mut at, Duration::from_millis(5_400), 6, 3);
+        assert!(
+            matches!(change, Some(RateChange::Decreased(rate)) if rate > 90.0),
+            "{change:?}"
+        );
+    }
+
     #[test]
     fn noise_learned_after_a_cut_that_seemed_to_help_grows_back_fast() {
         let mut at = Instant::now();
@@ -818,8 +884,9 @@ mod tests {
         let half = Duration::from_millis(500);
         // The first answer starts the first window.
         controller.record(at, false);
-        // Half the calls throttled: cut to what was accepted.
-        let first = window(&mut controller, &mut at, half, 50, 25);
+        // Half the calls throttled in slow start: judged once 30 are in, cut to what was
+        // accepted.
+        let first = window(&mut controller, &mut at, Duration::from_millis(300), 30, 15);
         assert!(matches!(first, Some(RateChange::Decreased(_))), "{first:?}");
         // Throttling fell (by chance, as it turns out), yet still well above usual: cut again,
         // and this rate is the one to come back to.
@@ -832,7 +899,8 @@ mod tests {
         window(&mut controller, &mut at, half, 40, 4);
         assert_eq!(controller.rate(), lowered_to);
         // ...and grows from there by doubling, not by 5% steps: the cuts took half the rate.
-        window(&mut controller, &mut at, half, 40, 4);
+        // (Back in slow start, a window with throttles in it is judged once 30 answers are in.)
+        window(&mut controller, &mut at, Duration::from_millis(375), 30, 3);
         assert_eq!(controller.rate(), 2.0 * lowered_to);
     }
 
