@@ -242,10 +242,11 @@ impl RateController {
             && self.throttles == 0
             && elapsed >= SLOW_START_WINDOW
             && self.requests >= SLOW_START_MIN_SAMPLES;
-        // Slow start overshoots by up to twice the quota, and a service's burst allowance hides
-        // the quota until it runs dry: once that happens, most calls are throttled until the
-        // first cut. That window is judged on as many answers as any other, but as soon as
-        // they are in rather than after half a second (at 200/s, a third of a second sooner).
+        // Slow start keeps doubling while a service's burst allowance (a full token bucket)
+        // answers everything, so when that runs dry the rate can be far above the quota, and
+        // most calls are throttled until the first cut. That window is judged on as many
+        // answers as any other, but as soon as they are in rather than after half a second
+        // (at 200/s, a third of a second sooner).
         let overshot = self.slow_start
             && self.throttles > 0
             && elapsed >= SLOW_START_WINDOW
@@ -328,7 +329,7 @@ impl RateController {
         self.probe_step = FIRST_PROBE_STEP;
         // What the service accepted, allowing for the throttling that happens anyway. The
         // callers may have sent less than the rate (it grows while any of them waits, not only
-        // while all of them do, and late in slow start it can be twice what they send): then
+        // while all of them do, and late in slow start it can be far above what they send): then
         // the calls answered per second say more than the rate does, given enough of them. (A
         // per-account budget counts the answers of every account against one account's rate,
         // so there the rate is the smaller.)
