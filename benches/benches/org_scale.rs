@@ -841,21 +841,20 @@ fn lower_bound(
 /// and the accounts start in the order rootsweep started them. A read slower than the hedging
 /// delay takes that delay plus the next call's draw, if less (approximate: a hedge in the
 /// emulator is the operation's next call in the account, so the reads after it meet the draws
-/// one further on). Discovery is its expected critical path as in [`lower_bound`]: which of
-/// its calls met which draw depends on the timing of the walk.
+/// one further on). Discovery is `discovered`, its expectation ([`expected_discovery`]): which
+/// of its calls met which draw depends on the timing of the walk.
 ///
 /// Also returns how many accounts ended sooner than their own AssumeRoot and chain allow (by
 /// over 5 ms, not counting accounts with retries or hedges, which met other draws): any at all
 /// means the chain's model claims calls the task does not need, and the bounds are not bounds.
 fn bound_with_latency_met(
     profile: &Profile,
-    tree: &Tree,
+    discovered: f64,
     tokens: Tokens,
     chains: &mut [Chain],
     seed: u64,
 ) -> (f64, usize) {
     let latency = Latency::new(profile);
-    let discovered = expected_discovery(profile, tree, tokens);
     let hedge_delay = latency.hedge_delay();
     let met = rootsweep_emulator::Latency {
         median_ms: profile.median_ms,
@@ -1111,9 +1110,9 @@ fn run(
     let bound_without_hedges = bound_in(Order::LongestFirst, f64::INFINITY, &mut chains, false);
     let bound_as_started = bound_in(Order::AsStarted, f64::INFINITY, &mut chains, true);
     let bound_at_machine_pace = bound_in(Order::LongestFirst, pace, &mut chains, true);
-    let (bound_latency_met, faster_than_met) =
-        bound_with_latency_met(profile, &tree, tokens, &mut chains, seed);
     let discovery_bound = expected_discovery(profile, &tree, tokens);
+    let (bound_latency_met, faster_than_met) =
+        bound_with_latency_met(profile, discovery_bound, tokens, &mut chains, seed);
     let all_calls: u64 = counts.values().map(|(calls, _, _)| calls).sum();
     let throttled: u64 = counts.values().map(|(_, throttled, _)| throttled).sum();
     let not_well = statuses.get("failed").copied().unwrap_or(0)

@@ -392,11 +392,8 @@ pub async fn discover(
         }
         (described, roots)
     };
-    for counted in [describe_count, roots_count] {
-        count.calls += counted.calls;
-        count.retries += counted.retries;
-        count.permit_wait += counted.permit_wait;
-    }
+    count.add(describe_count);
+    count.add(roots_count);
     drain(&mut receiver, started, &mut on_event);
     let described = described?;
     let organization = described
@@ -454,8 +451,7 @@ pub async fn discover(
             break;
         };
         drain(&mut receiver, started, &mut on_event);
-        count.calls += listing_count.calls;
-        count.retries += listing_count.retries;
+        count.add(listing_count);
         match listed? {
             Listed::Units { parent, units } => {
                 for (id, name) in units {
@@ -596,8 +592,7 @@ pub async fn discover(
                 break;
             };
             drain(&mut receiver, started, &mut on_event);
-            count.calls += tag_count.calls;
-            count.retries += tag_count.retries;
+            count.add(tag_count);
             let tags = tags?;
             if selector
                 .tags

@@ -240,6 +240,15 @@ pub(crate) struct CallCount {
     pub(crate) permit_wait: Duration,
 }
 
+impl CallCount {
+    /// Adds what another call site counted (calls made side by side, counted apart).
+    pub(crate) fn add(&mut self, other: CallCount) {
+        self.calls += other.calls;
+        self.retries += other.retries;
+        self.permit_wait += other.permit_wait;
+    }
+}
+
 fn emit_rate_change(
     events: &UnboundedSender<EventKind>,
     budget: &'static str,
