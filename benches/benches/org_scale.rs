@@ -1367,9 +1367,9 @@ fn main() {
         println!("medians over {} seeds", seeds.len());
         println!();
         println!(
-            "| profile | task | accounts | ratio: median | lowest | highest | as started | to latency met | at machine pace | to bound without hedges | machine pace, accounts/s |"
+            "| profile | task | accounts | ratio: median | lowest | highest | as started | to latency met | at machine pace | to bound without hedges | before the accounts s: run / bound | accounts s: run / bound | machine pace, accounts/s |"
         );
-        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut keys: Vec<(&str, &str, usize)> = Vec::new();
         for (_, measured) in &results {
             let key = (measured.profile, measured.task, measured.accounts);
@@ -1378,14 +1378,23 @@ fn main() {
             }
         }
         for (profile, task, accounts) in keys {
-            let runs: Vec<[f64; 5]> = results
+            let measurements: Vec<&Measurement> = results
                 .iter()
                 .filter(|(_, measured)| {
                     (measured.profile, measured.task, measured.accounts)
                         == (profile, task, accounts)
                 })
-                .map(|(_, measured)| ratios(measured))
+                .map(|(_, measured)| measured)
                 .collect();
+            let runs: Vec<[f64; 5]> = measurements
+                .iter()
+                .map(|measured| ratios(measured))
+                .collect();
+            // Each part's median on its own: where the seeds lose, before the accounts or in
+            // them (the medians of the parts need not add up to the median of the whole).
+            let part = |of: fn(&Measurement) -> f64| {
+                median(measurements.iter().map(|measured| of(measured)).collect())
+            };
             let column = |index: usize| runs.iter().map(|run| run[index]).collect::<Vec<f64>>();
             let primary = column(0);
             let lowest = primary.iter().copied().fold(f64::INFINITY, f64::min);
@@ -1398,12 +1407,16 @@ fn main() {
                     .collect(),
             );
             println!(
-                "| {profile} | {task} | {accounts} | {:.2} | {lowest:.2} | {highest:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {pace:.0} |",
+                "| {profile} | {task} | {accounts} | {:.2} | {lowest:.2} | {highest:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {pace:.0} |",
                 median(primary),
                 median(column(1)),
                 median(column(2)),
                 median(column(3)),
                 median(column(4)),
+                part(|measured| measured.discovery_wall),
+                part(|measured| measured.discovery_bound),
+                part(|measured| measured.wall - measured.discovery_wall),
+                part(|measured| measured.bound - measured.discovery_bound),
             );
         }
     }
