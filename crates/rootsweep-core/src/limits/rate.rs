@@ -14,14 +14,23 @@
 //!   in it, its goodput `rate * (1 - throttled)` (or, where the callers sent less than the rate,
 //!   what they sent instead of the rate), allowing for the usual level: one step to just under
 //!   the quota instead of many small ones.
+//! - Cuts that took the rate below half of where they began (another caller of the same quota
+//!   took most of it for a while, say) are climbed back from by doubling, once throttling is
+//!   back to usual, up to that half (or half of what the service accepted just before, if
+//!   less); probing goes on from there. Not after the first slow start's cuts, whose starting
+//!   rate was an overshoot. A climb that is throttled on the way (the other caller is still
+//!   there) is tried again after 2, 4, 8, then every 16 windows, so that a long share costs a
+//!   few percent of throttled calls, not a sawtooth.
 //! - Random throttling that does not depend on our rate (a noisy service) must not drive the
 //!   rate down forever. After a cut, exceeding the quota predicts that throttling falls to the
 //!   usual level; noise predicts it stays. Two cuts in a row that do not lower it mean noise:
 //!   its level is learned as usual and the rate from before the cuts is restored, growing again
 //!   by doubling if a cut that seemed to lower throttling keeps it below where the cuts began
 //!   (noise lowers it by chance too). (One cut is not enough evidence: the first window over
-//!   the quota may have been softened by the service's burst allowance.) The usual level is the lower quartile of the throttle
-//!   fractions of recent windows that did not cut, and of the noise learned.
+//!   the quota may have been softened by the service's burst allowance.) The usual level is
+//!   the lower quartile of the throttle fractions of recent windows that did not cut, and of
+//!   the noise learned, but never above a quarter of calls: more is other callers flooding the
+//!   same quota, not noise, and taking it as usual let the rate creep far above the quota.
 //! - An adaptive budget first hands out half a second of its initial rate at once, unpaced
 //!   (`opening_credit`); a per-account budget does so in every account.
 //! - [`AdaptiveLimiter`] is one shared budget (AssumeRoot, Organizations): a `governor` limiter
@@ -112,12 +121,23 @@ const LONGEST_WINDOW: Duration = Duration::from_secs(5);
 const MIN_SAMPLES: u32 = 30;
 /// How many past windows form the usual throttle level.
 const HISTORY: usize = 9;
+/// The most throttling taken as usual, however much of it cutting failed to lower. More is
+/// not the random throttling of a noisy service but contention: other callers sending into the
+/// same quota whatever is throttled, so that our share of throttled calls hardly depends on our
+/// rate. Taken as usual, it let the rate creep up window by window (each a little more
+/// throttled, within the margin) to several times the quota, starving the other caller.
+const MOST_USUAL_THROTTLING: f64 = 0.25;
 /// A cut lands this far under the estimated quota, for headroom.
 const CUT_HEADROOM: f64 = 0.95;
 /// A cut removes at least this share of the rate.
 const SMALLEST_CUT: f64 = 0.9;
 const FIRST_PROBE_STEP: f64 = 0.05;
 const LAST_PROBE_STEP: f64 = 0.10;
+/// Cuts that took the rate below this share of where they began, once throttling is back to
+/// usual, are climbed back from by doubling up to this share (see [`RateController::record`]).
+const RECOVERY_SHARE: f64 = 0.5;
+/// The most windows to wait, after climbs back were throttled, before the next try.
+const LONGEST_CLIMB_WAIT: u32 = 16;
 /// An adaptive budget may spend this much of its initial rate at once before pacing starts
 /// (see [`opening_credit`]).
 const OPENING_BURST: Duration = Duration::from_millis(500);
@@ -173,6 +193,39 @@ pub struct RateController {
     history: VecDeque<f64>,
     /// Set while cuts are being judged.
     cuts: Option<CutsUnderReview>,
+    /// Set after cuts that went deep: the way back up.
+    climb_back: Option<ClimbBack>,
+    /// Calls per second the service accepted in the last window that did not cut.
+    accepted_last: f64,
+    /// Whether the rate was ever cut (slow start's first cut is the end of an overshoot).
+    ever_cut: bool,
+}
+
+/// A climb back after cuts that went deep (see [`RECOVERY_SHARE`]).
+#[derive(Debug, Clone, Copy)]
+struct ClimbBack {
+    /// The rate to climb back to by doubling, as in slow start.
+    target: f64,
+    /// Whether the rate is climbing now; otherwise it waits for a window to try again in.
+    climbing: bool,
+    /// Climbs that were throttled before they got there.
+    failed: u32,
+    /// Windows since the last climb was throttled.
+    windows_since_failure: u32,
+}
+
+impl ClimbBack {
+    /// The windows to wait before climbing: none at first, then 2, 4, 8 and 16 after each
+    /// throttled climb, as every try throttles about a window's worth of calls.
+    fn wait(&self) -> u32 {
+        match self.failed {
+            0 => 0,
+            failed => 1_u32
+                .checked_shl(failed)
+                .unwrap_or(u32::MAX)
+                .min(LONGEST_CLIMB_WAIT),
+        }
+    }
 }
 
 /// The cuts made since the last window that did not cut.
@@ -188,6 +241,10 @@ struct CutsUnderReview {
     slow_start_before: bool,
     /// The rate before the first of these cuts.
     rate_at_first_cut: f64,
+    /// Half of what the service accepted before these cuts (see [`RECOVERY_SHARE`]), or
+    /// `None` when they began in the first slow start (which overshoots, so the rate it began
+    /// at says nothing of the quota) or in a climb back (whose rate was a guess).
+    climb_back_to: Option<f64>,
 }
 
 /// What a controller decided at the end of a window.
@@ -214,6 +271,9 @@ impl RateController {
             limited: false,
             history: VecDeque::with_capacity(HISTORY),
             cuts: None,
+            climb_back: None,
+            accepted_last: 0.0,
+            ever_cut: false,
         }
     }
 
@@ -238,7 +298,8 @@ impl RateController {
         self.requests += 1;
         self.throttles += u32::from(throttled);
         let elapsed = now.saturating_duration_since(self.window_start);
-        let quick = self.slow_start
+        let doubling = self.slow_start || self.climbing();
+        let quick = doubling
             && self.throttles == 0
             && elapsed >= SLOW_START_WINDOW
             && self.requests >= SLOW_START_MIN_SAMPLES;
@@ -247,7 +308,7 @@ impl RateController {
         // most calls are throttled until the first cut. That window is judged on as many
         // answers as any other, but as soon as they are in rather than after half a second
         // (at 200/s, a third of a second sooner).
-        let overshot = self.slow_start
+        let overshot = doubling
             && self.throttles > 0
             && elapsed >= SLOW_START_WINDOW
             && self.requests >= MIN_SAMPLES;
@@ -267,6 +328,9 @@ impl RateController {
         if !self.settings.adaptive {
             return None;
         }
+        if let Some(climb) = &mut self.climb_back {
+            climb.windows_since_failure = climb.windows_since_failure.saturating_add(1);
+        }
         let fraction = f64::from(throttles) / f64::from(requests);
         let usual = self.usual();
         // Significantly above usual: by three standard errors of the usual level and at least
@@ -275,7 +339,24 @@ impl RateController {
         let significant = throttles >= 2 && fraction > usual + margin;
 
         if !significant {
-            self.cuts = None;
+            if let Some(review) = self.cuts.take() {
+                // Throttling is back to usual after cuts that took the rate far below where they
+                // began. The service accepted that rate before; what made it throttle (most
+                // likely another caller of the same quota) may be gone. Climbing back by 5 or 10%
+                // a window would take a minute from a tenth of it, and at low rates a window of
+                // 30 answers lasts seconds: double instead, up to half of it, as TCP climbs back
+                // to half its window after a loss.
+                self.aim_climb_back(review.climb_back_to);
+            }
+            if let Some(climb) = &mut self.climb_back {
+                if self.rate >= climb.target {
+                    // Probing (or a restore after noise) got there first.
+                    self.climb_back = None;
+                } else if !climb.climbing && climb.windows_since_failure >= climb.wait() {
+                    climb.climbing = true;
+                }
+            }
+            self.accepted_last = confirmed;
             self.remember(fraction);
             return if limited {
                 self.increase(confirmed)
@@ -305,8 +386,23 @@ impl RateController {
                 rate_before: self.rate,
                 slow_start_before: self.slow_start,
                 rate_at_first_cut: self.rate,
+                // Half of the rate, or of what the service accepted just before if that was
+                // less: a slow start that doubled past the quota (after noise, say) began its
+                // cuts at twice what was accepted, and climbing back to that would only
+                // overshoot again.
+                climb_back_to: ((self.ever_cut || !self.slow_start) && !self.climbing())
+                    .then(|| self.rate.min(self.accepted_last) * RECOVERY_SHARE),
             },
         };
+        if let Some(climb) = &mut self.climb_back
+            && climb.climbing
+        {
+            // Throttled while climbing back: what was accepted before is not on offer yet
+            // (the other caller is still there). Try again later, waiting longer each time.
+            climb.climbing = false;
+            climb.failed += 1;
+            climb.windows_since_failure = 0;
+        }
         if review.fruitless >= 2 {
             // Cutting did not lower throttling: it does not depend on our rate. Learn its
             // level and take back the cuts it caused.
@@ -318,14 +414,20 @@ impl RateController {
             // throttling above the level now learned will tell where the quota is. Probing up
             // by 5% would take seconds to win back what the cuts took.
             self.slow_start = review.slow_start_before || rate < review.rate_at_first_cut;
-            return (rate > self.rate).then(|| {
+            let change = (rate > self.rate).then(|| {
                 self.rate = rate;
                 RateChange::Increased(rate)
             });
+            // Whatever seemed to be noise may be another caller that comes and goes (two
+            // cuts that hardly lower throttling are what a flood of its calls looks like):
+            // the way back to where these cuts began stands.
+            self.aim_climb_back(review.climb_back_to);
+            return change;
         }
         review.fraction = fraction;
         self.cuts = Some(review);
         self.slow_start = false;
+        self.ever_cut = true;
         self.probe_step = FIRST_PROBE_STEP;
         // What the service accepted, allowing for the throttling that happens anyway. The
         // callers may have sent less than the rate (it grows while any of them waits, not only
@@ -350,7 +452,20 @@ impl RateController {
 
     /// Grows the rate, `confirmed` being the calls per second the service just accepted.
     fn increase(&mut self, confirmed: f64) -> Option<RateChange> {
-        let target = if self.slow_start {
+        let climb_to = self
+            .climb_back
+            .filter(|climb| climb.climbing && !self.slow_start)
+            .map(|climb| climb.target);
+        let target = if let Some(climb_to) = climb_to {
+            // Climbing back after deep cuts: doubling, as slow start does, but only up to where
+            // the cuts are known to have come from; probing resumes from there.
+            let target = (self.rate * 2.0).min(2.0 * confirmed).min(climb_to);
+            if target >= climb_to {
+                self.climb_back = None;
+                self.probe_step = FIRST_PROBE_STEP;
+            }
+            target
+        } else if self.slow_start {
             // Double what the service confirmed, not the rate: windows are short next to the
             // latency, and doubling the rate again before the answers to the last doubling
             // are in would overshoot the quota by four or eight times (TCP's slow start grows
@@ -371,6 +486,27 @@ impl RateController {
         })
     }
 
+    /// Sets the way back up after cuts to `target`, unless the rate is there already or a
+    /// higher target is set.
+    fn aim_climb_back(&mut self, target: Option<f64>) {
+        if let Some(target) = target
+            && self.rate < target
+            && self.climb_back.is_none_or(|climb| target > climb.target)
+        {
+            self.climb_back = Some(ClimbBack {
+                target,
+                climbing: false,
+                failed: 0,
+                windows_since_failure: 0,
+            });
+        }
+    }
+
+    /// Whether the rate is climbing back after deep cuts (see [`RECOVERY_SHARE`]).
+    fn climbing(&self) -> bool {
+        self.climb_back.is_some_and(|climb| climb.climbing)
+    }
+
     fn remember(&mut self, fraction: f64) {
         if self.history.len() == HISTORY {
             self.history.pop_front();
@@ -388,7 +524,7 @@ impl RateController {
         }
         let mut sorted: Vec<f64> = self.history.iter().copied().collect();
         sorted.sort_by(f64::total_cmp);
-        sorted[sorted.len() / 4]
+        sorted[sorted.len() / 4].min(MOST_USUAL_THROTTLING)
     }
 
     fn reset_window(&mut self, now: Instant) {
@@ -708,6 +844,33 @@ mod tests {
         seconds: u32,
         settle: u32,
     ) -> (Vec<f64>, f64) {
+        simulate_changing(initial, quota, noise, seconds, settle, |_| {
+            Moment::default()
+        })
+    }
+
+    /// What the world is like at one moment of a simulation.
+    #[derive(Default)]
+    struct Moment {
+        /// Calls per second our callers send if that is below the rate; `None` when they
+        /// always want more than the rate (the limiter is the bottleneck).
+        demand: Option<f64>,
+        /// Calls per second of the quota that another caller takes.
+        others: f64,
+        /// Calls per second that another caller sends whatever is throttled, competing with
+        /// ours call for call: the quota is shared in proportion to the calls sent.
+        flood: f64,
+    }
+
+    /// [`simulate`] in a world that changes with the simulated time in seconds.
+    fn simulate_changing(
+        initial: f64,
+        quota: f64,
+        noise: f64,
+        seconds: u32,
+        settle: u32,
+        world: impl Fn(f64) -> Moment,
+    ) -> (Vec<f64>, f64) {
         let start = Instant::now();
         let mut controller = RateController::new(RateSettings::adaptive(initial, 5_000.0), start);
         let mut rng = fastrand::Rng::with_seed(5);
@@ -717,14 +880,19 @@ mod tests {
         let (mut late_calls, mut late_throttles) = (0u32, 0u32);
         let mut next_second = 1.0;
         while time < f64::from(seconds) {
+            let moment = world(time);
             let rate = controller.rate();
-            let step = 1.0 / rate;
+            let sent = moment.demand.map_or(rate, |demand| demand.min(rate));
+            let step = 1.0 / sent;
             time += step;
-            tokens = (tokens + step * quota).min(quota);
-            // Demand always exceeds the rate: the limiter is the bottleneck.
-            controller.note_limited();
+            tokens = (tokens + step * (quota - moment.others)).clamp(0.0, quota);
+            if moment.demand.is_none_or(|demand| demand >= rate) {
+                controller.note_limited();
+            }
             let throttled = if rng.f64() < noise {
                 true
+            } else if moment.flood > 0.0 {
+                rng.f64() >= quota / (moment.flood + sent)
             } else if tokens >= 1.0 {
                 tokens -= 1.0;
                 false
@@ -792,6 +960,103 @@ mod tests {
                 "start {initial}, quota {quota}: {throttled} of all calls throttled, rates {rates:?}"
             );
         }
+    }
+
+    /// A quota of 100/s that another caller takes 85 of from 20 s to `until` s, while ours
+    /// send at most 30 calls a second; before and after, ours want more than the rate.
+    fn shared_quota(until: f64) -> impl Fn(f64) -> Moment {
+        move |time| {
+            if (20.0..until).contains(&time) {
+                Moment {
+                    demand: Some(30.0),
+                    others: 85.0,
+                    ..Moment::default()
+                }
+            } else {
+                Moment::default()
+            }
+        }
+    }
+
+    #[test]
+    fn after_another_caller_took_most_of_the_quota_the_rate_climbs_back_within_seconds() {
+        // While the quota is shared, about half of our calls are throttled and the rate is cut
+        // to what was accepted, about 15/s. A climb back tried while the other caller is still
+        // there is throttled and cut again; the next one, after it stopped, gets through.
+        // Probing up by 10% a window instead, in windows of 30 answers (2 s each at 15/s), the
+        // rate took 17 s to get back to half the quota; climbing back by doubling to half of
+        // where the cuts began, it is there within 5 s, and then settles near the quota
+        // without the sawtooth throttling more than it does anyway.
+        let quota = 100.0;
+        let (rates, throttled) = simulate_changing(100.0, quota, 0.0, 65, 40, shared_quota(30.0));
+        // `rates[n]` is the rate at n + 1 seconds.
+        assert!(
+            rates[21] < 20.0,
+            "the cuts while the quota was shared: rates {rates:?}"
+        );
+        assert!(
+            rates[34] >= 0.5 * quota,
+            "five seconds after the other caller stopped: rates {rates:?}"
+        );
+        let settled = average(&rates[45..]);
+        assert!(
+            (0.85 * quota..=1.15 * quota).contains(&settled),
+            "average rate {settled} from 45 s: rates {rates:?}"
+        );
+        assert!(
+            throttled < 0.05,
+            "{throttled} throttled after 40 s: rates {rates:?}"
+        );
+    }
+
+    #[test]
+    fn climbs_back_while_the_quota_stays_shared_throttle_few_calls() {
+        // The other caller stays for good. Every climb back is throttled; as each waits twice
+        // as many windows as the last (up to 16), they cost a few percent of the calls on top
+        // of what probing near the share costs anyway (6.7% of calls throttled after 30 s,
+        // against 3.6% with no climbs at all; 21% when every calm window tried again).
+        let quota = 100.0;
+        let (rates, throttled) =
+            simulate_changing(100.0, quota, 0.0, 120, 30, shared_quota(f64::INFINITY));
+        assert!(
+            throttled < 0.10,
+            "{throttled} throttled after 30 s: rates {rates:?}"
+        );
+        let settled = average(&rates[30..]);
+        assert!(
+            (0.8 * 15.0..=1.3 * 15.0).contains(&settled),
+            "average rate {settled} from 30 s with 15/s left: rates {rates:?}"
+        );
+    }
+
+    #[test]
+    fn a_caller_flooding_the_same_quota_is_not_taken_for_noise_and_outrun() {
+        // Another caller sends 300 calls a second from 20 s to 80 s whatever is throttled (a
+        // fixed-rate script, or a tool whose retries pile up). Cutting our rate barely lowers
+        // the share of our calls throttled (75% at 100/s, 70% at 30/s), so it looks like
+        // noise; but throttling at that level is not noise to run above the quota through: the
+        // rate must not grow while it lasts (taking it as noise, the rate crept up to 635/s,
+        // each window a little more throttled than the last), and once it ends it must win
+        // the quota back.
+        let quota = 100.0;
+        let (rates, _) = simulate_changing(100.0, quota, 0.0, 110, 20, |time| Moment {
+            flood: if (20.0..80.0).contains(&time) {
+                300.0
+            } else {
+                0.0
+            },
+            ..Moment::default()
+        });
+        let highest = rates[25..80].iter().copied().fold(0.0, f64::max);
+        assert!(
+            highest <= 1.3 * quota,
+            "the rate rose to {highest} while another caller flooded the quota: rates {rates:?}"
+        );
+        let settled = average(&rates[95..]);
+        assert!(
+            (0.85 * quota..=1.15 * quota).contains(&settled),
+            "average rate {settled} from 95 s: rates {rates:?}"
+        );
     }
 
     #[test]
