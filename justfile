@@ -50,3 +50,8 @@ bench-emulator:
 # Measure how the adaptive rates find quotas they are not told (release build).
 bench-adaptive:
     cargo bench -p rootsweep-benches --bench adaptive
+
+# Two rootsweep runs on one AssumeRoot quota, one of them not backing off (release build; about 2.5 minutes).
+bench-shared-quota *args:
+    cargo build --release -p rootsweep -p rootsweep-emulator
+    scripts/shared-quota.sh "$@"
