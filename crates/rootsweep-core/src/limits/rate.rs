@@ -241,9 +241,10 @@ struct CutsUnderReview {
     slow_start_before: bool,
     /// The rate before the first of these cuts.
     rate_at_first_cut: f64,
-    /// Half of what the service accepted before these cuts (see [`RECOVERY_SHARE`]), or
-    /// `None` when they began in the first slow start (which overshoots, so the rate it began
-    /// at says nothing of the quota) or in a climb back (whose rate was a guess).
+    /// Where to climb back to once these cuts are over (see [`RECOVERY_SHARE`]): half of the
+    /// rate they began at, or of what the service accepted just before if less; `None` when
+    /// they began in the first slow start (which overshoots, so the rate it began at says
+    /// nothing of the quota) or in a climb back (whose rate was a guess).
     climb_back_to: Option<f64>,
 }
 
