@@ -9,11 +9,13 @@
 # p99) with ACCOUNTS accounts. Run A audits them all with default flags. B_START seconds in, run
 # B, with the same credentials and so the same quota, audits the first B_ACCOUNTS accounts A
 # reported, with its rates fixed (`--fixed-rates`), AssumeRoot's at B_RATE calls/s: a caller
-# that does not back off. Prints A's wall time, when B ran, both runs' throttled AssumeRoot calls (retries),
-# and A's AssumeRoot rate every two seconds from 30 s.
+# that does not back off. With B_RATE=adaptive, B runs with default flags too: two sweeps at
+# once. Prints A's wall time, when B ran, both runs' throttled AssumeRoot calls (retries), A's
+# AssumeRoot rate every two seconds from 30 s, and B's every four while it ran.
 #
 # usage: scripts/shared-quota.sh [BIN]   (BIN: the rootsweep binary, default target/release)
-# settings: ACCOUNTS (10000), SEED (7), B_START (40), B_ACCOUNTS (1500), B_RATE (85), WORK_DIR
+# settings: ACCOUNTS (10000), SEED (7), B_START (40), B_ACCOUNTS (1500), B_RATE (85 or
+# adaptive), WORK_DIR (target/shared-quota)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 rootsweep=${1:-$repo/target/release/rootsweep}
@@ -55,7 +57,8 @@ run() {
         -vv --log-format json "$@"
 }
 start=$(date +%s.%N)
-run >a.jsonl 2>a.log &
+# A's end is noted as it happens: B may outlast it.
+(run >a.jsonl 2>a.log || true; date +%s.%N >a.ended) &
 a_pid=$!
 sleep "$b_start"
 # A's output reaches the file in blocks: wait for B's accounts to be in it.
@@ -67,11 +70,15 @@ grep '"type":"account"' a.jsonl | head -n "$b_accounts" \
     | python3 -c 'import sys, json; [print(json.loads(line)["account_id"]) for line in sys.stdin]' \
     >b.accounts
 b_began=$(date +%s.%N)
-run --accounts-file b.accounts --fixed-rates --assume-root-rate "$b_rate" \
-    >b.jsonl 2>b.log || true
+if [[ $b_rate == adaptive ]]; then
+    b_flags=()
+else
+    b_flags=(--fixed-rates --assume-root-rate "$b_rate")
+fi
+run --accounts-file b.accounts "${b_flags[@]}" >b.jsonl 2>b.log || true
 b_ended=$(date +%s.%N)
 wait $a_pid || true
-a_ended=$(date +%s.%N)
+a_ended=$(cat a.ended)
 python3 - "$start" "$b_began" "$b_ended" "$a_ended" <<'PY'
 import json, sys
 start, b_began, b_ended, a_ended = map(float, sys.argv[1:])
@@ -109,4 +116,11 @@ for second in range(30, int(a_ended - start) + 1, 2):
     known = [rate for (at, rate) in rates if at <= second]
     timeline.append(f"{second}:{known[-1]:.0f}" if known else f"{second}:-")
 print("A's AssumeRoot rate (s:calls/s):", " ".join(timeline))
+b_rates = [(b_offset + f["elapsed_ms"] / 1000, f["rate"]) for f in log("b.log")
+           if f.get("message") == "rate changed" and f.get("budget") == "sts:AssumeRoot"]
+timeline = []
+for second in range(int(b_offset), int(b_ended - start) + 1, 4):
+    known = [rate for (at, rate) in b_rates if at <= second]
+    timeline.append(f"{second}:{known[-1]:.0f}" if known else f"{second}:-")
+print("B's AssumeRoot rate (s since A began:calls/s; none when fixed):", " ".join(timeline))
 PY
