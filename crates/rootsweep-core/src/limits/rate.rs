@@ -220,10 +220,7 @@ impl ClimbBack {
     fn wait(&self) -> u32 {
         match self.failed {
             0 => 0,
-            failed => 1_u32
-                .checked_shl(failed)
-                .unwrap_or(u32::MAX)
-                .min(LONGEST_CLIMB_WAIT),
+            failed => (1_u32 << failed.min(LONGEST_CLIMB_WAIT.ilog2())).min(LONGEST_CLIMB_WAIT),
         }
     }
 }
@@ -401,7 +398,7 @@ impl RateController {
             // Throttled while climbing back: what was accepted before is not on offer yet
             // (the other caller is still there). Try again later, waiting longer each time.
             climb.climbing = false;
-            climb.failed += 1;
+            climb.failed = climb.failed.saturating_add(1);
             climb.windows_since_failure = 0;
         }
         if review.fruitless >= 2 {
