@@ -9,7 +9,10 @@
 //!   until the first cut ("slow start"; twice what the service confirmed in the window, if that
 //!   is less, as answers trail calls), then by 5% and after that 10% per window until the next
 //!   cut. (Steps of 20% or 25% overshoot a token bucket's quota far enough that the sawtooth
-//!   throttles about 5% of calls; 10% keeps it near 3.5%, see the simulation tests.) A window
+//!   throttles about 5% of calls; 10% keeps it near 3.5%, see the simulation tests.) After
+//!   three windows in a row without a throttle, a window longer than half a second (a low
+//!   rate's: 30 answers take that long) grows by 10% per half second of it, so that a rate
+//!   held low by another caller wins the quota back in seconds once it leaves. A window
 //!   that throttles significantly more than usual cuts the rate to what the service accepted
 //!   in it, its goodput `rate * (1 - throttled)` (or, where the callers sent less than the rate,
 //!   what they sent instead of the rate), allowing for the usual level: one step to just under
@@ -133,6 +136,11 @@ const CUT_HEADROOM: f64 = 0.95;
 const SMALLEST_CUT: f64 = 0.9;
 const FIRST_PROBE_STEP: f64 = 0.05;
 const LAST_PROBE_STEP: f64 = 0.10;
+/// Probing windows in a row without a single throttle after which probing speeds up: each step
+/// then grows with the window's length, as if the window had been cut into half-second ones
+/// (see [`RateController::increase`]). Fewer than three let a lone caller under a quota of
+/// 20/s overshoot it by a third each time (more than 5% of its calls throttled).
+const ACCELERATE_AFTER: u32 = 3;
 /// Cuts that took the rate below this share of where they began, once throttling is back to
 /// usual, are climbed back from by doubling up to this share (see [`RateController::record`]).
 const RECOVERY_SHARE: f64 = 0.5;
@@ -183,6 +191,8 @@ pub struct RateController {
     slow_start: bool,
     /// The next increase after the first cut: 5%, then 10%.
     probe_step: f64,
+    /// Probing increases in a row whose windows had no throttling at all.
+    calm_probes: u32,
     window_start: Instant,
     /// Whether any call has been answered yet.
     answered: bool,
@@ -262,6 +272,7 @@ impl RateController {
             rate: settings.initial,
             slow_start: true,
             probe_step: FIRST_PROBE_STEP,
+            calm_probes: 0,
             window_start: now,
             answered: false,
             requests: 0,
@@ -356,8 +367,11 @@ impl RateController {
             }
             self.accepted_last = confirmed;
             self.remember(fraction);
+            if throttles > 0 {
+                self.calm_probes = 0;
+            }
             return if limited {
-                self.increase(confirmed)
+                self.increase(confirmed, seconds, throttles == 0)
             } else {
                 None
             };
@@ -427,6 +441,7 @@ impl RateController {
         self.slow_start = false;
         self.ever_cut = true;
         self.probe_step = FIRST_PROBE_STEP;
+        self.calm_probes = 0;
         // What the service accepted, allowing for the throttling that happens anyway. The
         // callers may have sent less than the rate (it grows while any of them waits, not only
         // while all of them do, and late in slow start it can be far above what they send): then
@@ -448,8 +463,9 @@ impl RateController {
         })
     }
 
-    /// Grows the rate, `confirmed` being the calls per second the service just accepted.
-    fn increase(&mut self, confirmed: f64) -> Option<RateChange> {
+    /// Grows the rate, `confirmed` being the calls per second the service just accepted over
+    /// the window's `seconds`, `calm` whether none of its calls was throttled.
+    fn increase(&mut self, confirmed: f64, seconds: f64, calm: bool) -> Option<RateChange> {
         let climb_to = self
             .climb_back
             .filter(|climb| climb.climbing && !self.slow_start)
@@ -473,7 +489,20 @@ impl RateController {
             // not go faster anyway.
             (self.rate * 2.0).min(2.0 * confirmed)
         } else {
-            let target = (self.rate * (1.0 + self.probe_step)).max(self.rate + 0.5);
+            let mut target = (self.rate * (1.0 + self.probe_step)).max(self.rate + 0.5);
+            if calm {
+                self.calm_probes = self.calm_probes.saturating_add(1);
+            }
+            if calm && self.calm_probes > ACCELERATE_AFTER {
+                // A window lasts until 30 answers are in, so at 8/s it lasts four seconds and
+                // 10% a window is 2.5% a second: after another caller of the same quota held
+                // the rate down, winning the quota back took a minute. Past a few windows in a
+                // row without a throttle, grow by the step per half second instead, as a rate
+                // with half-second windows does (at most doubling, and never past twice what
+                // the service confirmed).
+                let step = (self.probe_step * seconds / WINDOW.as_secs_f64()).min(1.0);
+                target = target.max((self.rate * (1.0 + step)).min(2.0 * confirmed));
+            }
             self.probe_step = (self.probe_step * 2.0).min(LAST_PROBE_STEP);
             target
         };
@@ -1072,6 +1101,154 @@ mod tests {
                 (0.9 * 125.0..=1.5 * 125.0).contains(&late),
                 "start {initial}: average {late}, rates {rates:?}"
             );
+        }
+    }
+
+    /// One caller of [`simulate_callers`]: it sends from `starts` to `ends` (simulated seconds).
+    #[derive(Clone, Copy)]
+    struct Caller {
+        starts: f64,
+        ends: f64,
+    }
+
+    /// Simulates callers that each run their own controller, all starting at `initial` and
+    /// wanting more than their rate while they run, against one token-bucket quota of `quota`
+    /// a second holding a second's worth. Returns each caller's rate at the end of each
+    /// simulated second (0 while it does not run) and the share of all calls throttled after
+    /// `settle` s.
+    fn simulate_callers(
+        initial: f64,
+        quota: f64,
+        callers: &[Caller],
+        seconds: u32,
+        settle: u32,
+        seed: u64,
+    ) -> (Vec<Vec<f64>>, f64) {
+        let start = Instant::now();
+        let at = |time: f64| start + Duration::from_secs_f64(time);
+        let mut controllers: Vec<RateController> = callers
+            .iter()
+            .map(|caller| {
+                RateController::new(RateSettings::adaptive(initial, 5_000.0), at(caller.starts))
+            })
+            .collect();
+        let mut next_call: Vec<f64> = callers.iter().map(|caller| caller.starts).collect();
+        let mut rates = vec![Vec::new(); callers.len()];
+        let (mut tokens, mut time, mut next_second) = (quota, 0.0_f64, 1.0);
+        let (mut late_calls, mut late_throttles) = (0u32, 0u32);
+        let mut rng = fastrand::Rng::with_seed(seed);
+        while time < f64::from(seconds) {
+            let (index, &when) = next_call
+                .iter()
+                .enumerate()
+                .min_by(|left, right| left.1.total_cmp(right.1))
+                .expect("at least one caller");
+            while when >= next_second {
+                for ((caller_rates, controller), caller) in
+                    rates.iter_mut().zip(&controllers).zip(callers)
+                {
+                    let running = (caller.starts..caller.ends).contains(&next_second);
+                    caller_rates.push(if running { controller.rate() } else { 0.0 });
+                }
+                next_second += 1.0;
+            }
+            tokens = (tokens + (when - time) * quota).min(quota);
+            time = when;
+            if time >= callers[index].ends {
+                next_call[index] = f64::INFINITY;
+                continue;
+            }
+            let throttled = if tokens >= 1.0 {
+                tokens -= 1.0;
+                false
+            } else {
+                true
+            };
+            if time > f64::from(settle) {
+                late_calls += 1;
+                late_throttles += u32::from(throttled);
+            }
+            let controller = &mut controllers[index];
+            controller.note_limited();
+            controller.record(at(time), throttled);
+            // Jittered, so that no caller's calls stay in step with the bucket's refill.
+            next_call[index] = time + (0.5 + rng.f64()) / controller.rate();
+        }
+        (
+            rates,
+            f64::from(late_throttles) / f64::from(late_calls.max(1)),
+        )
+    }
+
+    #[test]
+    fn a_rate_held_low_by_another_caller_wins_the_quota_back_soon_after_it_leaves() {
+        // Another caller takes 90 of a 100/s quota for our first minute, so our first slow
+        // start is cut to about 10/s (no climb back: its rate was a guess, not a quota seen).
+        // At 10/s a window of 30 answers lasts three seconds, and probing by 10% a window
+        // took 27 s to get back to half the quota once the other caller left. After three
+        // windows without a throttle, probing grows per half second instead: 15 s.
+        let (rates, throttled) = simulate_changing(100.0, 100.0, 0.0, 120, 0, |time| Moment {
+            others: if time < 60.0 { 90.0 } else { 0.0 },
+            ..Moment::default()
+        });
+        let held = average(&rates[20..60]);
+        assert!(
+            (8.0..=13.0).contains(&held),
+            "average rate {held} while 10/s was left: rates {rates:?}"
+        );
+        // `rates[n]` is the rate at n + 1 seconds.
+        let half = rates[60..].iter().position(|&rate| rate >= 50.0);
+        assert!(
+            half.is_some_and(|seconds| seconds <= 20),
+            "half the quota {half:?} s after the other caller left: rates {rates:?}"
+        );
+        let settled = average(&rates[90..]);
+        assert!(
+            (85.0..=115.0).contains(&settled),
+            "average rate {settled} from 90 s: rates {rates:?}"
+        );
+        assert!(throttled < 0.08, "{throttled} throttled: rates {rates:?}");
+    }
+
+    #[test]
+    fn two_sweeps_on_one_quota_keep_it_busy_and_the_one_left_takes_it_back() {
+        // Sweep A runs alone for 40 s, then B starts, then A ends at 100 s. The two are not
+        // fair to each other: B meets a quota A already fills, its first slow start is cut to
+        // what it got, and a low rate, with its long windows, grows slower than a high one
+        // (the shares after 20 s vary from seed to seed, B's from a tenth to most of the
+        // quota). What must hold: together they use the quota and no more, and once A ends,
+        // B takes the quota back within seconds (half of it in 26 s at most over these eight
+        // seeds, against 61 s before probing sped up after calm windows).
+        for quota in [100.0, 500.0] {
+            for seed in 1..=8 {
+                let callers = [
+                    Caller {
+                        starts: 0.0,
+                        ends: 100.0,
+                    },
+                    Caller {
+                        starts: 40.0,
+                        ends: f64::INFINITY,
+                    },
+                ];
+                let (rates, throttled) = simulate_callers(100.0, quota, &callers, 160, 40, seed);
+                let together = average(&rates[0][60..100]) + average(&rates[1][60..100]);
+                assert!(
+                    (0.9 * quota..=1.15 * quota).contains(&together),
+                    "quota {quota}, seed {seed}: {together}/s together from 60 s to 100 s"
+                );
+                assert!(
+                    throttled < 0.06,
+                    "quota {quota}, seed {seed}: {throttled} of the calls throttled after 40 s"
+                );
+                let half = rates[1][100..].iter().position(|&rate| rate >= 0.5 * quota);
+                assert!(
+                    half.is_some_and(|seconds| seconds <= 30),
+                    "quota {quota}, seed {seed}: B at half the quota {half:?} s after A \
+                     ended, rates {:?}",
+                    &rates[1][100..]
+                );
+            }
         }
     }
 
