@@ -920,11 +920,8 @@ mod tests {
                 true
             } else if moment.flood > 0.0 {
                 rng.f64() >= quota / (moment.flood + sent)
-            } else if tokens >= 1.0 {
-                tokens -= 1.0;
-                false
             } else {
-                true
+                !take_token(&mut tokens)
             };
             if time > f64::from(settle) {
                 late_calls += 1;
@@ -940,6 +937,15 @@ mod tests {
             rates,
             f64::from(late_throttles) / f64::from(late_calls.max(1)),
         )
+    }
+
+    /// Takes a token from a simulated bucket holding `tokens`, if it holds a whole one.
+    fn take_token(tokens: &mut f64) -> bool {
+        let taken = *tokens >= 1.0;
+        if taken {
+            *tokens -= 1.0;
+        }
+        taken
     }
 
     /// Starting rates and quotas to simulate: the dynamics are chaotic (where the sawtooth
@@ -1158,12 +1164,7 @@ mod tests {
                 next_call[index] = f64::INFINITY;
                 continue;
             }
-            let throttled = if tokens >= 1.0 {
-                tokens -= 1.0;
-                false
-            } else {
-                true
-            };
+            let throttled = !take_token(&mut tokens);
             if time > f64::from(settle) {
                 late_calls += 1;
                 late_throttles += u32::from(throttled);
