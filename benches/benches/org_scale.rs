@@ -16,7 +16,8 @@
 //! or `task=delete-credentials` for that task alone, and `accounts=N` (or `accounts=A,B,C`) for
 //! other org sizes than each profile's own (how a gap changes with the size of the org).
 //! `ROOTSWEEP_HEDGE_READS=off` (or a delay) in the environment is passed on to rootsweep, for
-//! comparisons; every other flag stays at its default.
+//! comparisons; every other flag stays at its default. `ROOTSWEEP_BENCH_BINARY=PATH` measures
+//! another rootsweep binary than `target/release/rootsweep` (two builds by turns).
 //! The method and the latest figures are in docs/benchmarks.md.
 
 #![expect(
@@ -123,6 +124,29 @@ fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// If set, the `rootsweep` binary to measure instead of the release build in `target/`: to
+/// compare two builds by turns in one sitting (this machine's speed drifts by a tenth within an
+/// hour), without copying another build over the one cargo made, which a later `just bench`
+/// would then not rebuild.
+const BINARY_VARIABLE: &str = "ROOTSWEEP_BENCH_BINARY";
+
+/// The `rootsweep` binary measured: [`BINARY_VARIABLE`]'s, or the release build.
+fn rootsweep_binary() -> PathBuf {
+    match std::env::var_os(BINARY_VARIABLE) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(
+                path.is_file(),
+                "{BINARY_VARIABLE}={}: no such file; point it at a rootsweep binary, or unset it \
+                 to measure target/release/rootsweep",
+                path.display()
+            );
+            path
+        }
+        None => binary("rootsweep"),
+    }
 }
 
 /// A started emulator: its process and the environment it printed.
@@ -936,7 +960,7 @@ fn sweep(
     let emulator = start_emulator(directory, profile, accounts, seed);
     let journal = directory.join(format!("{task}-{}-{accounts}.jsonl", profile.name));
     std::fs::remove_file(&journal).ok();
-    let mut command = Command::new(binary("rootsweep"));
+    let mut command = Command::new(rootsweep_binary());
     command.arg(task);
     if task != "audit" {
         command.arg("--yes");
@@ -1288,6 +1312,9 @@ fn main() {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
     println!("machine: {cores} cores, {cpu}");
+    if std::env::var_os(BINARY_VARIABLE).is_some() {
+        println!("rootsweep: {}", rootsweep_binary().display());
+    }
     if let Ok(directory) = std::env::var(LOG_DIRECTORY_VARIABLE) {
         println!("not default flags: -vv --log-format json, logs in {directory}");
     }
