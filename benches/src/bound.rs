@@ -600,8 +600,8 @@ mod tests {
         (actual - expected).abs() < 1e-9
     }
 
-    /// A number in (0, 1) from a seeded generator, for random cases.
-    fn random(seed: u64) -> Latency {
+    /// A seeded generator of uniform numbers in (0, 1) ([`Latency::uniform`]), for random cases.
+    fn uniform_generator(seed: u64) -> Latency {
         Latency {
             median: 1.0,
             sigma: 0.0,
@@ -824,7 +824,7 @@ mod tests {
             kinds_end(vec![kind(0.0, 1.0, 0.0), kind(0.5, 0.1, 1.0)]),
             1.6
         ));
-        let mut generator = random(11);
+        let mut generator = uniform_generator(11);
         for _ in 0..2_000 {
             let kinds: Vec<(f64, f64, f64)> = (0..1 + (generator.uniform() * 4.0) as usize)
                 .map(|_| {
