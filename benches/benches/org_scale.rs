@@ -38,6 +38,7 @@ use rootsweep_benches::bound::{
     Chain, Order, Tokens, Tree, bound_with_latency_met, expected_discovery, lower_bound,
 };
 use rootsweep_benches::profile::{PROFILES, Profile, UNLIMITED};
+use rootsweep_benches::timeline::{CpuSample, cores_busy};
 use serde_json::{Value, json};
 
 fn target_directory() -> PathBuf {
@@ -190,6 +191,8 @@ fn admin(endpoint: &str, path: &str) -> Value {
 struct Usage {
     peak_rss_kib: u64,
     cpu_seconds: f64,
+    /// The CPU time of the process and the emulator together, sampled as the run went.
+    timeline: Vec<CpuSample>,
 }
 
 fn clock_ticks() -> f64 {
@@ -215,9 +218,15 @@ fn cpu_seconds(pid: u32) -> f64 {
     process_stat(pid).map_or(0.0, |(_, seconds)| seconds)
 }
 
-/// Samples VmHWM while the process runs; reads its CPU times once it has exited, then reaps
-/// it.
-fn watch(child: &mut Child) -> (Usage, std::process::ExitStatus) {
+/// Samples VmHWM and the CPU time of the process and of the emulator (`emulator_pid`, which had
+/// used `emulator_cpu_before` when the run started at `started`) while the process runs; reads
+/// its CPU times once it has exited, then reaps it.
+fn watch(
+    child: &mut Child,
+    emulator_pid: u32,
+    started: Instant,
+    emulator_cpu_before: f64,
+) -> (Usage, std::process::ExitStatus) {
     let pid = child.id();
     let mut usage = Usage::default();
     loop {
@@ -230,6 +239,12 @@ fn watch(child: &mut Child) -> (Usage, std::process::ExitStatus) {
                 .and_then(|value| value.parse::<u64>().ok())
         {
             usage.peak_rss_kib = usage.peak_rss_kib.max(kib);
+        }
+        if let Some((_, seconds)) = &stat {
+            usage.timeline.push(CpuSample {
+                elapsed: started.elapsed().as_secs_f64(),
+                cpu_seconds: seconds + cpu_seconds(emulator_pid) - emulator_cpu_before,
+            });
         }
         match stat {
             Some((state, seconds)) if state == "Z" => {
@@ -280,6 +295,8 @@ struct Measurement {
     /// CPU seconds the emulator used during the run: with rootsweep's, how busy the machine's
     /// cores were.
     emulator_cpu_seconds: f64,
+    /// How many cores rootsweep and the emulator kept busy from the first account to the end.
+    cores_busy_accounts: f64,
     exit_code: i32,
 }
 
@@ -408,7 +425,12 @@ fn sweep(
         }
         (statuses, chains, hedged, accounts_seconds)
     });
-    let (usage, status) = watch(&mut child);
+    let (usage, status) = watch(
+        &mut child,
+        emulator.child.id(),
+        started,
+        emulator_cpu_before,
+    );
     let wall = started.elapsed().as_secs_f64();
     let emulator_cpu_seconds = cpu_seconds(emulator.child.id()) - emulator_cpu_before;
     let (statuses, chains, hedged, accounts_seconds) = reader.join().expect("the reader ends");
@@ -546,6 +568,7 @@ fn run(
         peak_rss_mib: usage.peak_rss_kib as f64 / 1024.0,
         cpu_seconds: usage.cpu_seconds,
         emulator_cpu_seconds,
+        cores_busy_accounts: cores_busy(&usage.timeline, wall - accounts_seconds, wall),
         exit_code,
     }
 }
@@ -674,7 +697,7 @@ fn main() {
         println!("seed {seed}");
         println!();
         println!(
-            "| profile | task | accounts | wall s | lower bound s | ratio | before the accounts s: run / bound | accounts s: run / bound | ratio as started | ratio to latency met | ratio at machine pace | ratio to bound without hedges | calls/account | throttled | hedged reads | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy | exit |"
+            "| profile | task | accounts | wall s | lower bound s | ratio | before the accounts s: run / bound | accounts s: run / bound | ratio as started | ratio to latency met | ratio at machine pace | ratio to bound without hedges | calls/account | throttled | hedged reads | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy: run / accounts | exit |"
         );
         println!(
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -694,7 +717,7 @@ fn main() {
                     let measured = run(profile, accounts, task, &directory, seed, pace);
                     let [ratio, as_started, latency_met, machine, unhedged] = ratios(&measured);
                     println!(
-                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {unhedged:.2} | {:.2} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} | {} |",
+                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {unhedged:.2} | {:.2} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} / {:.2} | {} |",
                         measured.profile,
                         measured.task,
                         measured.accounts,
@@ -713,6 +736,7 @@ fn main() {
                         1000.0 * measured.cpu_seconds / measured.accounts as f64,
                         measured.emulator_cpu_seconds,
                         (measured.cpu_seconds + measured.emulator_cpu_seconds) / measured.wall,
+                        measured.cores_busy_accounts,
                         measured.exit_code
                     );
                     let _ = std::io::stdout().flush();

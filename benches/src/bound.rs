@@ -1,8 +1,9 @@
 //! The lower bound of the org-scale benchmark: how soon the quotas and latency of a profile let
 //! a run end, for the calls the run had to make (docs/benchmarks.md, "Org-scale sweeps against
-//! the quota bound", says what it counts and why). The harness (`benches/org_scale.rs`) feeds it
-//! the emulator's call counts, the org's tree and each account's record; everything here is
-//! arithmetic on those, so it is tested without an emulator.
+//! the quota bound", says what it counts and why). The harness
+//! (`benches/benches/org_scale.rs`) feeds it the emulator's call counts, the org's tree and
+//! each account's record; everything here is arithmetic on those, so it is tested without an
+//! emulator.
 
 use std::collections::BTreeMap;
 
@@ -294,8 +295,8 @@ impl Chain {
         let mut rounds: Vec<Round> = Vec::new();
         let mut kinds: Vec<KindChain> = Vec::new();
         if task == "audit" {
-            // GetAccountSummary, then the listings of the kinds it reports side by side, each access
-            // key's last use as soon as the keys are listed.
+            // GetAccountSummary, then the listings of the kinds it reports side by side, each
+            // access key's last use as soon as the keys are listed.
             rounds.push(alone(("GetAccountSummary", 1)));
             let inventory = &record["details"]["audit"];
             let present = |field: &str| {
@@ -991,8 +992,7 @@ mod tests {
     }
 
     #[test]
-    fn the_bound_for_the_latency_met_uses_the_emulators_draws_and_catches_a_model_that_claims_too_much()
-     {
+    fn the_bound_for_the_latency_met_uses_the_emulators_draws_and_flags_accounts_too_fast() {
         let profile = profile(30.0, 300.0);
         let seed = 3;
         let emulator = rootsweep_emulator::Latency {
