@@ -38,7 +38,7 @@ use rootsweep_benches::bound::{
     Chain, Order, Tokens, Tree, bound_with_latency_met, expected_discovery, lower_bound,
 };
 use rootsweep_benches::profile::{PROFILES, Profile, UNLIMITED};
-use rootsweep_benches::timeline::{CpuSample, cores_busy};
+use rootsweep_benches::timeline::{CpuSample, MachineTimes, cores_busy};
 use serde_json::{Value, json};
 
 fn target_directory() -> PathBuf {
@@ -218,6 +218,11 @@ fn cpu_seconds(pid: u32) -> f64 {
     process_stat(pid).map_or(0.0, |(_, seconds)| seconds)
 }
 
+/// The machine's CPU time and what its hypervisor stole, now.
+fn machine_times() -> Option<MachineTimes> {
+    MachineTimes::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
 /// Samples VmHWM and the CPU time of the process and of the emulator (`emulator_pid`, which had
 /// used `emulator_cpu_before` when the run started at `started`) while the process runs; reads
 /// its CPU times once it has exited, then reaps it.
@@ -297,6 +302,8 @@ struct Measurement {
     emulator_cpu_seconds: f64,
     /// How many cores rootsweep and the emulator kept busy from the first account to the end.
     cores_busy_accounts: f64,
+    /// The share of the CPU time wanted during the run that the hypervisor stole.
+    stolen: f64,
     exit_code: i32,
 }
 
@@ -324,6 +331,9 @@ struct Sweep {
     usage: Usage,
     exit_code: i32,
     emulator_cpu_seconds: f64,
+    /// The share of the CPU time wanted during the run that the machine's hypervisor gave to
+    /// other tenants (NaN where `/proc/stat` says nothing of it).
+    stolen: f64,
     /// Accounts by status.
     statuses: BTreeMap<String, usize>,
     /// Every account rootsweep started.
@@ -397,6 +407,7 @@ fn sweep(
             .stderr(std::fs::File::create(&log).expect("creates the log"));
     }
     let emulator_cpu_before = cpu_seconds(emulator.child.id());
+    let machine_before = machine_times();
     let started = Instant::now();
     let mut child = command.spawn().expect("rootsweep starts");
     let stdout = child.stdout.take().expect("stdout");
@@ -433,6 +444,10 @@ fn sweep(
     );
     let wall = started.elapsed().as_secs_f64();
     let emulator_cpu_seconds = cpu_seconds(emulator.child.id()) - emulator_cpu_before;
+    let stolen = match (machine_before, machine_times()) {
+        (Some(before), Some(after)) => before.stolen_share_until(&after),
+        _ => f64::NAN,
+    };
     let (statuses, chains, hedged, accounts_seconds) = reader.join().expect("the reader ends");
     let stats = admin(&emulator.endpoint, "/_emulator/stats");
     let scenario = admin(&emulator.endpoint, "/_emulator/scenario");
@@ -441,6 +456,7 @@ fn sweep(
         usage,
         exit_code: status.code().unwrap_or(-1),
         emulator_cpu_seconds,
+        stolen,
         statuses,
         chains,
         hedged,
@@ -459,11 +475,15 @@ const PACE_RUNS: usize = 3;
 /// accounts by end time (so that neither rootsweep's slow start nor the last accounts' tail
 /// counts), the median of [`PACE_RUNS`] runs. rootsweep and the emulator share the machine's
 /// cores, as in the measured runs, so this is about the most that both processes together
-/// sustain. An estimate, not a bound: a measured run may beat it slightly.
-fn machine_pace(accounts: usize, task: &'static str, directory: &Path, seed: u64) -> f64 {
+/// sustain. An estimate, not a bound: a measured run may beat it slightly. Also returns the
+/// share of the CPU time wanted that the machine's hypervisor stole over those runs (their
+/// mean), which says whether other tenants slowed them.
+fn machine_pace(accounts: usize, task: &'static str, directory: &Path, seed: u64) -> (f64, f64) {
+    let mut stolen = Vec::new();
     let mut paces: Vec<f64> = (0..PACE_RUNS)
         .map(|_| {
             let unlimited = sweep(&UNLIMITED, accounts, task, directory, seed);
+            stolen.push(unlimited.stolen);
             let mut ends: Vec<f64> = unlimited
                 .chains
                 .iter()
@@ -480,7 +500,10 @@ fn machine_pace(accounts: usize, task: &'static str, directory: &Path, seed: u64
         })
         .collect();
     paces.sort_by(f64::total_cmp);
-    paces[PACE_RUNS / 2]
+    (
+        paces[PACE_RUNS / 2],
+        stolen.iter().sum::<f64>() / PACE_RUNS as f64,
+    )
 }
 
 /// The time of day of an RFC 3339 UTC timestamp (`2026-12-01T07:13:37.123Z`), in seconds.
@@ -513,6 +536,7 @@ fn run(
         usage,
         exit_code,
         emulator_cpu_seconds,
+        stolen,
         statuses,
         mut chains,
         hedged,
@@ -569,6 +593,7 @@ fn run(
         cpu_seconds: usage.cpu_seconds,
         emulator_cpu_seconds,
         cores_busy_accounts: cores_busy(&usage.timeline, wall - accounts_seconds, wall),
+        stolen,
         exit_code,
     }
 }
@@ -690,17 +715,17 @@ fn main() {
     if let Ok(setting) = std::env::var(HEDGE_READS_VARIABLE) {
         println!("not default flags: {HEDGE_READS_VARIABLE}={setting}");
     }
-    let mut paces: BTreeMap<(u64, usize, &str), f64> = BTreeMap::new();
+    let mut paces: BTreeMap<(u64, usize, &str), (f64, f64)> = BTreeMap::new();
     let mut results: Vec<(u64, Measurement)> = Vec::new();
     for &seed in &seeds {
         println!();
         println!("seed {seed}");
         println!();
         println!(
-            "| profile | task | accounts | wall s | lower bound s | ratio | before the accounts s: run / bound | accounts s: run / bound | ratio as started | ratio to latency met | ratio at machine pace | ratio to bound without hedges | calls/account | throttled | hedged reads | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy: run / accounts | exit |"
+            "| profile | task | accounts | wall s | lower bound s | ratio | before the accounts s: run / bound | accounts s: run / bound | ratio as started | ratio to latency met | ratio at machine pace | ratio to bound without hedges | calls/account | throttled | hedged reads | not ended well | peak RSS MiB | CPU s | CPU ms/account | emulator CPU s | cores busy: run / accounts | stolen % | exit |"
         );
         println!(
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for profile in &PROFILES {
             if !chosen.is_empty() && !chosen.iter().any(|name| name.as_str() == profile.name) {
@@ -711,13 +736,13 @@ fn main() {
                     continue;
                 }
                 for &task in &tasks {
-                    let pace = *paces
+                    let (pace, _) = *paces
                         .entry((seed, accounts, task))
                         .or_insert_with(|| machine_pace(accounts, task, &directory, seed));
                     let measured = run(profile, accounts, task, &directory, seed, pace);
                     let [ratio, as_started, latency_met, machine, unhedged] = ratios(&measured);
                     println!(
-                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {unhedged:.2} | {:.2} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} / {:.2} | {} |",
+                        "| {} | {} | {} | {:.1} | {:.1} | {ratio:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {as_started:.2} | {latency_met:.2} | {machine:.2} | {unhedged:.2} | {:.2} | {} | {} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.2} / {:.2} | {:.0} | {} |",
                         measured.profile,
                         measured.task,
                         measured.accounts,
@@ -737,6 +762,7 @@ fn main() {
                         measured.emulator_cpu_seconds,
                         (measured.cpu_seconds + measured.emulator_cpu_seconds) / measured.wall,
                         measured.cores_busy_accounts,
+                        100.0 * measured.stolen,
                         measured.exit_code
                     );
                     let _ = std::io::stdout().flush();
@@ -753,11 +779,14 @@ fn main() {
     }
     println!();
     println!(
-        "| seed | task | accounts | machine pace, accounts/s (no quotas, latency or faults) |"
+        "| seed | task | accounts | machine pace, accounts/s (no quotas, latency or faults) | stolen % |"
     );
-    println!("|---:|---|---:|---:|");
-    for ((seed, accounts, task), pace) in &paces {
-        println!("| {seed} | {task} | {accounts} | {pace:.0} |");
+    println!("|---:|---|---:|---:|---:|");
+    for ((seed, accounts, task), (pace, stolen)) in &paces {
+        println!(
+            "| {seed} | {task} | {accounts} | {pace:.0} | {:.0} |",
+            100.0 * stolen
+        );
     }
     if seeds.len() > 1 {
         println!();
@@ -800,7 +829,7 @@ fn main() {
                 paces
                     .iter()
                     .filter(|((_, size, kind), _)| *size == accounts && *kind == task)
-                    .map(|(_, pace)| *pace)
+                    .map(|(_, (pace, _))| *pace)
                     .collect(),
             );
             println!(
