@@ -7,6 +7,8 @@
 //! ratios tell a gap's causes apart (docs/benchmarks.md): the bound with the accounts in the
 //! order rootsweep started them, the bound for the latency the run met, and the bound with no
 //! account started faster than the machine works them off with no quotas or latency at all.
+//! So do how many cores both processes kept busy (over the run, and from its first account to
+//! its end) and how much of the CPU time wanted the hypervisor gave to other tenants.
 //!
 //! Run: `just bench` (builds the release binaries first), or
 //! `cargo build --release -p rootsweep -p rootsweep-emulator && cargo bench -p rootsweep-benches --bench org_scale`.
