@@ -361,6 +361,21 @@ const HEDGE_READS_VARIABLE: &str = "ROOTSWEEP_HEDGE_READS";
 /// timelines. Logging costs rootsweep some CPU, so the figures are not the default flags'.
 const LOG_DIRECTORY_VARIABLE: &str = "ROOTSWEEP_BENCH_LOG_DIR";
 
+/// Where each run's JSON Lines output is kept, under the target directory (created if need be).
+fn kept_outputs() -> PathBuf {
+    let directory = target_directory().join("org-scale-runs");
+    std::fs::create_dir_all(&directory).expect("creates the directory of kept outputs");
+    directory.canonicalize().unwrap_or(directory)
+}
+
+/// The file that keeps one run's JSON Lines output (a later run of the same overwrites it).
+fn kept_output(task: &str, profile: &Profile, accounts: usize, seed: u64) -> PathBuf {
+    kept_outputs().join(format!(
+        "{task}-{}-{accounts}-seed{seed}.jsonl",
+        profile.name
+    ))
+}
+
 /// Runs `task` with default flags (but [`HEDGE_READS_VARIABLE`] and [`LOG_DIRECTORY_VARIABLE`])
 /// against a fresh emulator with `profile`.
 fn sweep(
@@ -413,12 +428,18 @@ fn sweep(
     let started = Instant::now();
     let mut child = command.spawn().expect("rootsweep starts");
     let stdout = child.stdout.take().expect("stdout");
+    // Kept after the run (the latest of each task, profile, size and seed), so that a run that
+    // surprises can be looked at afterwards: every account's start, duration, calls and retries.
+    let kept = kept_output(task, profile, accounts, seed);
     let reader = std::thread::spawn(move || {
         let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
         let mut chains = Vec::new();
         let mut hedged = 0;
         let mut accounts_seconds = f64::NAN;
+        let mut kept =
+            std::io::BufWriter::new(std::fs::File::create(&kept).expect("creates the kept output"));
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            writeln!(kept, "{line}").expect("keeps the output");
             let Ok(record) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
@@ -436,6 +457,7 @@ fn sweep(
                 }
             }
         }
+        kept.flush().expect("keeps the output");
         (statuses, chains, hedged, accounts_seconds)
     });
     let (usage, status) = watch(
@@ -717,6 +739,10 @@ fn main() {
     if let Ok(setting) = std::env::var(HEDGE_READS_VARIABLE) {
         println!("not default flags: {HEDGE_READS_VARIABLE}={setting}");
     }
+    println!(
+        "each run's JSON Lines output: {} (the latest of each task, profile, size and seed)",
+        kept_outputs().display()
+    );
     let mut paces: BTreeMap<(u64, usize, &str), (f64, f64)> = BTreeMap::new();
     let mut results: Vec<(u64, Measurement)> = Vec::new();
     for &seed in &seeds {
