@@ -406,8 +406,9 @@ impl RateController {
                 // windows' fractions (two standard errors of their difference), so that chance
                 // alone rarely passes for either answer. (Not also "halfway down to the usual
                 // level", against regression to the mean: the cuts that bring slow start's
-                // overshoot down lower throttling step by step, each less than halfway, and were
-                // taken for noise, restoring the overshoot.)
+                // overshoot down lower throttling step by step, each less than halfway, so that
+                // rule counts them fruitless and the noise verdict restores the overshoot; see
+                // docs/benchmarks.md, next step 8.)
                 let error = (2.0 * fraction * (1.0 - fraction) / f64::from(requests)).sqrt();
                 if fraction >= review.fraction - (2.0 * error).max(0.02) {
                     review.fruitless += 1;
