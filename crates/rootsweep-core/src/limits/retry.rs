@@ -6,7 +6,11 @@
 //! AWS asks it to slow down, and the rate budgets do (they cut the rate and queue callers), so a
 //! call waits out many throttles, with short backoffs, before the account is given up. Only
 //! failures that say something may be wrong (timeouts, 5xx answers, dropped connections) use
-//! the smaller `max_attempts`.
+//! the smaller `max_attempts`. A call's first few throttles are retried after at most
+//! `base_delay` each, and only then does the backoff grow: throttling at random (a share of
+//! calls throttled whatever the rate) hits one call several times in a row now and then, and
+//! with a backoff doubling from the first throttle on, that one call's account ended seconds
+//! after every other and held the whole sweep back.
 
 use std::time::Duration;
 
@@ -33,6 +37,9 @@ pub struct RetryPolicy {
     /// backoff, pace the calls: the backoff only keeps throttled callers from retrying together.
     #[serde(with = "crate::serde_duration_ms")]
     pub throttled_max_delay: Duration,
+    /// Retries after throttling whose backoff ceiling stays at `base_delay`; from the next one
+    /// on it doubles, up to `throttled_max_delay`.
+    pub throttled_quick_retries: u32,
 }
 
 impl Default for RetryPolicy {
@@ -43,6 +50,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(20),
             throttled_max_delay: Duration::from_secs(1),
+            throttled_quick_retries: 4,
         }
     }
 }
@@ -79,8 +87,14 @@ impl RetryPolicy {
         match class {
             ErrorClass::Throttled => {
                 attempts.throttled += 1;
+                // The first quick retries wait under the first retry's ceiling; the one after
+                // them under the second's, and so on.
+                let growing = attempts
+                    .throttled
+                    .saturating_sub(self.throttled_quick_retries.saturating_sub(1))
+                    .max(1);
                 (attempts.throttled < self.throttled_attempts)
-                    .then(|| self.backoff_under(attempts.throttled, self.throttled_max_delay, rng))
+                    .then(|| self.backoff_under(growing, self.throttled_max_delay, rng))
             }
             class if class.is_retryable() => {
                 attempts.transient += 1;
@@ -166,6 +180,50 @@ mod tests {
                 .is_none()
         );
         assert_eq!(fresh.failed(), 1);
+    }
+
+    #[test]
+    fn a_calls_first_throttles_are_retried_quickly_and_later_ones_back_off() {
+        let policy = RetryPolicy::default();
+        let mut rng = fastrand::Rng::with_seed(5);
+        // The ceiling of each throttled retry, over many calls: 100 ms for the first four,
+        // then 200, 400 and 800 ms, then the 1 s cap.
+        let expected_ceilings = [100, 100, 100, 100, 200, 400, 800, 1_000, 1_000, 1_000];
+        let mut highest = [Duration::ZERO; 10];
+        for _ in 0..300 {
+            let mut attempts = Attempts::default();
+            for (retry, highest) in highest.iter_mut().enumerate() {
+                let delay = policy
+                    .next_delay(&mut attempts, ErrorClass::Throttled, &mut rng)
+                    .expect("30 attempts after throttling");
+                assert!(
+                    delay <= Duration::from_millis(expected_ceilings[retry]),
+                    "retry {}: {delay:?}",
+                    retry + 1
+                );
+                *highest = (*highest).max(delay);
+            }
+        }
+        // Full jitter reaches near each ceiling.
+        for (retry, highest) in highest.iter().enumerate() {
+            assert!(
+                *highest > Duration::from_millis(expected_ceilings[retry] * 9 / 10),
+                "retry {}: at most {highest:?}",
+                retry + 1
+            );
+        }
+        // A call throttled throughout is still retried for seconds before it fails: the
+        // ceilings of its 29 retries add up to 23.8 s (26.5 s with a backoff doubling from the
+        // first throttle), about 12 s of waits on average.
+        let total: u32 = (1..30_u32)
+            .map(|retry| {
+                let growing = retry
+                    .saturating_sub(policy.throttled_quick_retries - 1)
+                    .max(1);
+                (100 * (1u32 << (growing - 1).min(10))).min(1_000)
+            })
+            .sum();
+        assert_eq!(total, 23_800);
     }
 
     #[test]

@@ -98,6 +98,7 @@ async fn context(
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
             throttled_max_delay: Duration::from_millis(2),
+            throttled_quick_retries: 4,
         },
         ..LimitSettings::default()
     })

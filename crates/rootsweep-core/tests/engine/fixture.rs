@@ -66,6 +66,7 @@ pub(crate) fn fast_limits() -> LimitSettings {
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(100),
             throttled_max_delay: Duration::from_millis(20),
+            throttled_quick_retries: 4,
         },
         ..LimitSettings::default()
     }
