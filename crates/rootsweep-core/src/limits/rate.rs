@@ -39,7 +39,7 @@
 //!   not cut, and of the noise learned, but never above a quarter of calls: more is other
 //!   callers flooding the same quota, not noise, and taking it as usual let the rate creep far
 //!   above the quota.
-//! - Where throttling at random is usual (at least [`NOISY_USUAL`] of calls), one window that
+//! - Where throttling at random is usual (at least 5% of calls, `NOISY_USUAL`), one window that
 //!   throttles significantly more does not cut: a second in a row must, unless it throttled
 //!   overwhelmingly more. A window picked for throttling high is followed by a lower one by
 //!   chance alone, so a cut it made seemed to help and stood, and chance cuts, one after
